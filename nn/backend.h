@@ -1,0 +1,141 @@
+/* One op table per backend. Every op that touches tensor memory is here, so a
+ * backend is complete when every slot is filled; `cbd_backend_missing_op`
+ * names the first empty one and the tests check each backend with it.
+ *
+ * Conventions: pointers are backend memory; shapes are NCHW; matrices are
+ * row-major; outputs are overwritten unless the op says it accumulates. */
+#ifndef CBD_BACKEND_H
+#define CBD_BACKEND_H
+
+#include <stddef.h>
+
+#include "nn/tensor.h"
+
+typedef struct cbd_backend cbd_backend;
+
+typedef struct {
+    int n, in_c, in_h, in_w;
+    int out_c, out_h, out_w;
+    int kernel, stride, pad;
+} cbd_conv_shape;
+
+typedef struct {
+    int n, c, in_h, in_w;
+    int out_h, out_w;
+    int kernel, stride, pad;
+} cbd_pool_shape;
+
+/* X(name, return type, (parameters)) */
+#define CBD_BACKEND_OPS(X)                                                                        \
+    /* memory */                                                                                  \
+    X(alloc, void *, (cbd_backend * be, size_t bytes))                                            \
+    X(release, void, (cbd_backend * be, void *p))                                                 \
+    X(upload, void, (cbd_backend * be, void *dst, const void *host_src, size_t bytes))            \
+    X(download, void, (cbd_backend * be, void *host_dst, const void *src, size_t bytes))          \
+    X(copy, void, (cbd_backend * be, void *dst, const void *src, size_t bytes))                   \
+    X(fill, void, (cbd_backend * be, float *x, size_t n, float value))                            \
+    X(synchronize, void, (cbd_backend * be))                                                      \
+    /* convolution, no bias */                                                                    \
+    X(conv2d_forward, void,                                                                       \
+      (cbd_backend * be, const cbd_conv_shape *s, const float *x, const float *w, float *y))      \
+    X(conv2d_backward_data, void,                                                                 \
+      (cbd_backend * be, const cbd_conv_shape *s, const float *dy, const float *w, float *dx))    \
+    X(conv2d_backward_weights, void,                                                              \
+      (cbd_backend * be, const cbd_conv_shape *s, const float *x, const float *dy, float *dw))    \
+    /* batch norm over N, H, W per channel; var is the biased batch variance */                   \
+    X(batchnorm_forward_train, void,                                                              \
+      (cbd_backend * be, const cbd_shape4 *s, float eps, const float *x, const float *gamma,      \
+       const float *beta, float *y, float *batch_mean, float *batch_var))                         \
+    X(batchnorm_forward_infer, void,                                                              \
+      (cbd_backend * be, const cbd_shape4 *s, float eps, const float *x, const float *gamma,      \
+       const float *beta, const float *mean, const float *var, float *y))                         \
+    X(batchnorm_backward, void,                                                                   \
+      (cbd_backend * be, const cbd_shape4 *s, float eps, const float *x, const float *dy,         \
+       const float *gamma, const float *batch_mean, const float *batch_var, float *dx,            \
+       float *dgamma, float *dbeta))                                                              \
+    /* running = (1 - momentum) * running + momentum * batch (variance unbiased by count) */     \
+    X(batchnorm_update_running, void,                                                             \
+      (cbd_backend * be, int channels, size_t count, float momentum, const float *batch_mean,     \
+       const float *batch_var, float *running_mean, float *running_var))                          \
+    /* pooling */                                                                                 \
+    X(maxpool_workspace_bytes, size_t, (cbd_backend * be, const cbd_pool_shape *s))               \
+    X(maxpool_forward, void,                                                                      \
+      (cbd_backend * be, const cbd_pool_shape *s, const float *x, float *y, void *workspace))     \
+    X(maxpool_backward, void,                                                                     \
+      (cbd_backend * be, const cbd_pool_shape *s, const float *dy, const void *workspace,         \
+       float *dx))                                                                                \
+    X(avgpool_global_forward, void, (cbd_backend * be, const cbd_shape4 *in, const float *x,      \
+                                     float *y))                                                   \
+    X(avgpool_global_backward, void, (cbd_backend * be, const cbd_shape4 *in, const float *dy,    \
+                                      float *dx))                                                 \
+    /* C = alpha * op(A) * op(B) + beta * C, row-major, op(A) is m x k, op(B) is k x n */         \
+    X(gemm, void,                                                                                 \
+      (cbd_backend * be, int trans_a, int trans_b, int m, int n, int k, float alpha,              \
+       const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc))          \
+    X(add_row_vector, void, (cbd_backend * be, int rows, int cols, const float *v, float *y))     \
+    X(sum_rows, void, (cbd_backend * be, int rows, int cols, const float *x, float *out))         \
+    /* elementwise */                                                                             \
+    X(relu_forward, void, (cbd_backend * be, size_t n, const float *x, float *y))                 \
+    X(relu_backward, void, (cbd_backend * be, size_t n, const float *y, const float *dy,          \
+                            float *dx))                                                           \
+    X(add, void, (cbd_backend * be, size_t n, const float *a, const float *b, float *y))          \
+    X(axpy, void, (cbd_backend * be, size_t n, float alpha, const float *x, float *y))            \
+    X(scale, void, (cbd_backend * be, size_t n, float alpha, float *x))                           \
+    /* parameter-free residual shortcut: stride-2 subsample, channels zero-padded */             \
+    X(shortcut_pad_forward, void,                                                                 \
+      (cbd_backend * be, const cbd_shape4 *in, const cbd_shape4 *out, const float *x, float *y))  \
+    X(shortcut_pad_backward, void,                                                                \
+      (cbd_backend * be, const cbd_shape4 *in, const cbd_shape4 *out, const float *dy,            \
+       float *dx))                                                                                \
+    /* y = x / max(||x||, eps) per row; norms keeps max(||x||, eps) */                           \
+    X(l2norm_rows_forward, void,                                                                  \
+      (cbd_backend * be, int rows, int cols, const float *x, float *y, float *norms))             \
+    X(l2norm_rows_backward, void,                                                                 \
+      (cbd_backend * be, int rows, int cols, const float *y, const float *norms, const float *dy, \
+       float *dx))                                                                                \
+    /* losses: return the mean over rows, write grad_scale * d(mean loss)/d(input) */            \
+    X(softmax_cross_entropy, double,                                                              \
+      (cbd_backend * be, int rows, int classes, const float *z, const int *labels,                \
+       float grad_scale, float *dz))                                                              \
+    X(distill_kd, double,                                                                         \
+      (cbd_backend * be, int rows, int classes, float temperature, const float *z,                \
+       const float *teacher_z, float grad_scale, float *dz))                                      \
+    X(distill_cosine, double,                                                                     \
+      (cbd_backend * be, int rows, int dim, const float *a, const float *target, float beta,      \
+       float grad_scale, float *da))                                                              \
+    /* SGD with momentum: g' = g + wd * w; m = mu * m + g'; w -= lr * m (nesterov: g' + mu*m) */ \
+    X(sgd_update, void,                                                                           \
+      (cbd_backend * be, size_t n, float *w, const float *g, float *m, float lr, float momentum,  \
+       float weight_decay, int nesterov))
+
+typedef struct {
+#define CBD_OP_SLOT(name, ret, args) ret(*name) args;
+    CBD_BACKEND_OPS(CBD_OP_SLOT)
+#undef CBD_OP_SLOT
+} cbd_ops;
+
+struct cbd_backend {
+    const char *name; /* "cpu" or "cuda" */
+    cbd_ops ops;
+    void *impl;
+    void (*destroy)(cbd_backend *be);
+};
+
+/* Creates the backend for `device`: "cpu", "cuda" or "auto" (cuda when a GPU
+ * is present, else cpu). On failure returns NULL and writes why into err. */
+cbd_backend *cbd_backend_create(const char *device, char *err, size_t err_len);
+void cbd_backend_destroy(cbd_backend *be);
+
+/* Name of the first op the backend leaves empty, or NULL when complete. */
+const char *cbd_backend_missing_op(const cbd_backend *be);
+/* Number of ops in the table and the name of op i. */
+int cbd_backend_op_count(void);
+const char *cbd_backend_op_name(int i);
+
+/* Backends that this build can create. */
+cbd_backend *cbd_backend_cpu_create(char *err, size_t err_len);
+/* Returns 1 if a CUDA GPU can be used; 0 otherwise (with the reason in err). */
+int cbd_cuda_available(char *err, size_t err_len);
+cbd_backend *cbd_backend_cuda_create(char *err, size_t err_len);
+
+#endif

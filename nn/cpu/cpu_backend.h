@@ -1,0 +1,144 @@
+/* Internals shared by the cpu backend's files: the oneDNN engine and stream,
+ * the per-shape primitive cache, layout bridges, and the op functions that
+ * backend_cpu.c puts in the table. */
+#ifndef CBD_CPU_BACKEND_H
+#define CBD_CPU_BACKEND_H
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "nn/backend.h"
+#include "nn/log.h"
+
+#define DNNL_CHECK(call)                                                                   \
+    do {                                                                                   \
+        dnnl_status_t dnnl_check_status_ = (call);                                         \
+        if (dnnl_check_status_ != dnnl_success)                                            \
+            cbd_panic_at(__FILE__, __LINE__, "oneDNN call %s failed with status %d (%s)", \
+                         #call, (int)dnnl_check_status_,                                   \
+                         cpu_dnnl_status_name(dnnl_check_status_));                        \
+    } while (0)
+
+const char *cpu_dnnl_status_name(dnnl_status_t s);
+
+/* A primitive cache key: which primitive, its shape, and the thread count it
+ * was made for (oneDNN fixes its work split when a primitive is created). */
+#define CPU_KEY_DIMS 15
+typedef struct {
+    int op;
+    int dims[CPU_KEY_DIMS];
+} cpu_cache_key;
+
+enum {
+    CPU_OP_CONV = 1,
+    CPU_OP_BN_TRAIN,
+    CPU_OP_BN_INFER,
+    CPU_OP_MAXPOOL,
+    CPU_OP_AVGPOOL_GLOBAL
+};
+
+typedef struct {
+    cpu_cache_key key;
+    void *state;
+    void (*destroy)(void *state);
+} cpu_cache_entry;
+
+typedef struct {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    cpu_cache_entry *cache;
+    int cache_count, cache_capacity;
+} cpu_impl;
+
+static inline cpu_impl *cpu_of(cbd_backend *be) { return (cpu_impl *)be->impl; }
+
+void *cpu_cache_find(cpu_impl *impl, const cpu_cache_key *key);
+void cpu_cache_insert(cpu_impl *impl, const cpu_cache_key *key, void *state,
+                      void (*destroy)(void *state));
+void cpu_cache_clear(cpu_impl *impl);
+/* Key with the current thread count in its last slot. */
+cpu_cache_key cpu_key(int op, int ndims, const int *dims);
+
+/* Plain (user) layout <-> the layout a primitive chose. When the two are the
+ * same, no reorder runs and the caller's memory is used directly. */
+typedef struct {
+    dnnl_memory_t user;
+    dnnl_memory_t inner;
+    dnnl_primitive_t reorder; /* NULL when layouts match */
+    void *buffer;
+} cpu_bridge;
+
+void cpu_bridge_init(cpu_impl *impl, cpu_bridge *b, const dnnl_memory_desc_t *user_md,
+                     const dnnl_memory_desc_t *inner_md, int user_to_inner);
+void cpu_bridge_destroy(cpu_bridge *b);
+/* Input: bind `ptr`, reorder into the inner layout; returns what the primitive reads. */
+dnnl_memory_t cpu_bridge_input(cpu_impl *impl, cpu_bridge *b, const void *ptr);
+/* Output: bind `ptr`; returns what the primitive writes. Then cpu_bridge_output_done. */
+dnnl_memory_t cpu_bridge_output(cpu_bridge *b, void *ptr);
+void cpu_bridge_output_done(cpu_impl *impl, cpu_bridge *b);
+
+void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims,
+                  dnnl_format_tag_t tag);
+void cpu_execute(cpu_impl *impl, dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args);
+void cpu_memory_bind(dnnl_memory_t mem, const void *ptr);
+
+/* ---- ops (one group per file) ---- */
+/* conv_cpu.c */
+void cpu_conv2d_forward(cbd_backend *be, const cbd_conv_shape *s, const float *x, const float *w,
+                        float *y);
+void cpu_conv2d_backward_data(cbd_backend *be, const cbd_conv_shape *s, const float *dy,
+                              const float *w, float *dx);
+void cpu_conv2d_backward_weights(cbd_backend *be, const cbd_conv_shape *s, const float *x,
+                                 const float *dy, float *dw);
+/* batchnorm_cpu.c */
+void cpu_batchnorm_forward_train(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
+                                 const float *gamma, const float *beta, float *y,
+                                 float *batch_mean, float *batch_var);
+void cpu_batchnorm_forward_infer(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
+                                 const float *gamma, const float *beta, const float *mean,
+                                 const float *var, float *y);
+void cpu_batchnorm_backward(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
+                            const float *dy, const float *gamma, const float *batch_mean,
+                            const float *batch_var, float *dx, float *dgamma, float *dbeta);
+void cpu_batchnorm_update_running(cbd_backend *be, int channels, size_t count, float momentum,
+                                  const float *batch_mean, const float *batch_var,
+                                  float *running_mean, float *running_var);
+/* pool_cpu.c */
+size_t cpu_maxpool_workspace_bytes(cbd_backend *be, const cbd_pool_shape *s);
+void cpu_maxpool_forward(cbd_backend *be, const cbd_pool_shape *s, const float *x, float *y,
+                         void *workspace);
+void cpu_maxpool_backward(cbd_backend *be, const cbd_pool_shape *s, const float *dy,
+                          const void *workspace, float *dx);
+void cpu_avgpool_global_forward(cbd_backend *be, const cbd_shape4 *in, const float *x, float *y);
+void cpu_avgpool_global_backward(cbd_backend *be, const cbd_shape4 *in, const float *dy,
+                                 float *dx);
+/* gemm_cpu.c */
+void cpu_gemm(cbd_backend *be, int trans_a, int trans_b, int m, int n, int k, float alpha,
+              const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+void cpu_add_row_vector(cbd_backend *be, int rows, int cols, const float *v, float *y);
+void cpu_sum_rows(cbd_backend *be, int rows, int cols, const float *x, float *out);
+/* elementwise_cpu.c */
+void cpu_relu_forward(cbd_backend *be, size_t n, const float *x, float *y);
+void cpu_relu_backward(cbd_backend *be, size_t n, const float *y, const float *dy, float *dx);
+void cpu_add(cbd_backend *be, size_t n, const float *a, const float *b, float *y);
+void cpu_axpy(cbd_backend *be, size_t n, float alpha, const float *x, float *y);
+void cpu_scale(cbd_backend *be, size_t n, float alpha, float *x);
+void cpu_shortcut_pad_forward(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
+                              const float *x, float *y);
+void cpu_shortcut_pad_backward(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
+                               const float *dy, float *dx);
+void cpu_l2norm_rows_forward(cbd_backend *be, int rows, int cols, const float *x, float *y,
+                             float *norms);
+void cpu_l2norm_rows_backward(cbd_backend *be, int rows, int cols, const float *y,
+                              const float *norms, const float *dy, float *dx);
+/* loss_cpu.c */
+double cpu_softmax_cross_entropy(cbd_backend *be, int rows, int classes, const float *z,
+                                 const int *labels, float grad_scale, float *dz);
+double cpu_distill_kd(cbd_backend *be, int rows, int classes, float temperature, const float *z,
+                      const float *teacher_z, float grad_scale, float *dz);
+double cpu_distill_cosine(cbd_backend *be, int rows, int dim, const float *a, const float *target,
+                          float beta, float grad_scale, float *da);
+/* sgd_cpu.c */
+void cpu_sgd_update(cbd_backend *be, size_t n, float *w, const float *g, float *m, float lr,
+                    float momentum, float weight_decay, int nesterov);
+
+#endif

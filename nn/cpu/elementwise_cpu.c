@@ -1,0 +1,110 @@
+/* Elementwise and row-wise ops on the cpu, OpenMP loops. Each output element
+ * is computed by one thread in a fixed order, so results do not depend on the
+ * thread count. */
+#include <math.h>
+#include <string.h>
+
+#include "nn/cpu/cpu_backend.h"
+
+#define L2NORM_EPS 1e-12f
+
+void cpu_relu_forward(cbd_backend *be, size_t n, const float *x, float *y) {
+    (void)be;
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void cpu_relu_backward(cbd_backend *be, size_t n, const float *y, const float *dy, float *dx) {
+    (void)be;
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void cpu_add(cbd_backend *be, size_t n, const float *a, const float *b, float *y) {
+    (void)be;
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+void cpu_axpy(cbd_backend *be, size_t n, float alpha, const float *x, float *y) {
+    (void)be;
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+void cpu_scale(cbd_backend *be, size_t n, float alpha, float *x) {
+    (void)be;
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++) x[i] *= alpha;
+}
+
+/* out[n, c + offset, h, w] = in[n, c, 2h, 2w]; other channels zero.
+ * offset = (out.c - in.c) / 2, as in the CIFAR ResNets of He et al. (option A). */
+void cpu_shortcut_pad_forward(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
+                              const float *x, float *y) {
+    (void)be;
+    const int offset = (out->c - in->c) / 2;
+    const int stride_h = (in->h + out->h - 1) / out->h, stride_w = (in->w + out->w - 1) / out->w;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < out->n; n++)
+        for (int c = 0; c < out->c; c++) {
+            float *dst = y + ((size_t)n * out->c + c) * out->h * out->w;
+            int src_c = c - offset;
+            if (src_c < 0 || src_c >= in->c) {
+                memset(dst, 0, sizeof(float) * out->h * out->w);
+                continue;
+            }
+            const float *src = x + ((size_t)n * in->c + src_c) * in->h * in->w;
+            for (int h = 0; h < out->h; h++)
+                for (int w = 0; w < out->w; w++)
+                    dst[h * out->w + w] = src[(h * stride_h) * in->w + w * stride_w];
+        }
+}
+
+void cpu_shortcut_pad_backward(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
+                               const float *dy, float *dx) {
+    (void)be;
+    const int offset = (out->c - in->c) / 2;
+    const int stride_h = (in->h + out->h - 1) / out->h, stride_w = (in->w + out->w - 1) / out->w;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < in->n; n++)
+        for (int c = 0; c < in->c; c++) {
+            float *dst = dx + ((size_t)n * in->c + c) * in->h * in->w;
+            const float *src = dy + ((size_t)n * out->c + c + offset) * out->h * out->w;
+            memset(dst, 0, sizeof(float) * in->h * in->w);
+            for (int h = 0; h < out->h; h++)
+                for (int w = 0; w < out->w; w++)
+                    dst[(h * stride_h) * in->w + w * stride_w] = src[h * out->w + w];
+        }
+}
+
+void cpu_l2norm_rows_forward(cbd_backend *be, int rows, int cols, const float *x, float *y,
+                             float *norms) {
+    (void)be;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * cols;
+        float *yr = y + (size_t)r * cols;
+        double ss = 0.0;
+        for (int c = 0; c < cols; c++) ss += (double)xr[c] * xr[c];
+        float norm = (float)sqrt(ss);
+        if (norm < L2NORM_EPS) norm = L2NORM_EPS;
+        norms[r] = norm;
+        const float inv = 1.0f / norm;
+        for (int c = 0; c < cols; c++) yr[c] = xr[c] * inv;
+    }
+}
+
+void cpu_l2norm_rows_backward(cbd_backend *be, int rows, int cols, const float *y,
+                              const float *norms, const float *dy, float *dx) {
+    (void)be;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < rows; r++) {
+        const float *yr = y + (size_t)r * cols, *dyr = dy + (size_t)r * cols;
+        float *dxr = dx + (size_t)r * cols;
+        double dot = 0.0;
+        for (int c = 0; c < cols; c++) dot += (double)yr[c] * dyr[c];
+        const float inv = 1.0f / norms[r], d = (float)dot;
+        for (int c = 0; c < cols; c++) dxr[c] = (dyr[c] - yr[c] * d) * inv;
+    }
+}

@@ -1,0 +1,28 @@
+/* Messages and fatal errors. Every check names the file and line it failed at. */
+#ifndef CBD_LOG_H
+#define CBD_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Exit codes shared by every executable. */
+enum { CBD_EXIT_OK = 0, CBD_EXIT_FAILURE = 1, CBD_EXIT_USAGE = 2 };
+
+void cbd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cbd_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "cbd: error: ..." and exits with `code`. */
+_Noreturn void cbd_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An internal invariant broke: file, line, message, abort. */
+_Noreturn void cbd_panic_at(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define CBD_PANIC(...) cbd_panic_at(__FILE__, __LINE__, __VA_ARGS__)
+#define CBD_ASSERT(cond, ...) \
+    do { if (!(cond)) cbd_panic_at(__FILE__, __LINE__, "assertion `" #cond "` failed: " __VA_ARGS__); } while (0)
+
+/* Allocation that never returns NULL. */
+void *cbd_malloc(size_t bytes);
+void *cbd_calloc(size_t count, size_t size);
+char *cbd_strdup(const char *s);
+
+#endif

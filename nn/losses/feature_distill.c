@@ -1,0 +1,6 @@
+#include "nn/losses/losses.h"
+
+double cbd_feature_distill(cbd_backend *be, const float *a, const float *target, int rows, int dim,
+                           float beta, float grad_scale, float *da) {
+    return be->ops.distill_cosine(be, rows, dim, a, target, beta, grad_scale, da);
+}
