@@ -117,17 +117,19 @@ void cpu_batchnorm_backward(cbd_backend *be, const cbd_shape4 *s, float eps, con
     cpu_memory_bind(b->src, x);
     cpu_memory_bind(b->diff_dst, dy);
     cpu_memory_bind(b->scale, gamma);
+    cpu_memory_bind(b->shift, gamma); /* not read by backward, but the primitive wants it bound */
     cpu_memory_bind(b->mean, batch_mean);
     cpu_memory_bind(b->var, batch_var);
     cpu_memory_bind(b->diff_src, dx);
     cpu_memory_bind(b->diff_scale, dgamma);
     cpu_memory_bind(b->diff_shift, dbeta);
-    dnnl_exec_arg_t args[8] = {
+    dnnl_exec_arg_t args[9] = {
+        {DNNL_ARG_SHIFT, b->shift},
         {DNNL_ARG_SRC, b->src},           {DNNL_ARG_DIFF_DST, b->diff_dst},
         {DNNL_ARG_SCALE, b->scale},       {DNNL_ARG_MEAN, b->mean},
         {DNNL_ARG_VARIANCE, b->var},      {DNNL_ARG_DIFF_SRC, b->diff_src},
         {DNNL_ARG_DIFF_SCALE, b->diff_scale}, {DNNL_ARG_DIFF_SHIFT, b->diff_shift}};
-    cpu_execute(impl, b->bwd, 8, args);
+    cpu_execute(impl, b->bwd, 9, args);
 }
 
 void cpu_batchnorm_update_running(cbd_backend *be, int channels, size_t count, float momentum,

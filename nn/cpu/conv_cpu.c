@@ -1,10 +1,38 @@
 /* Convolution on the cpu: oneDNN primitives chosen with format `any` (the
  * blocked layouts its JIT kernels run fastest on), bridged to and from NCHW at
- * the op boundary, cached per shape. */
+ * the op boundary, cached per shape.
+ *
+ * The weight gradient sums over the batch. oneDNN splits that sum by thread,
+ * which would make training depend on the thread count in the last bits, and
+ * training amplifies such bits. So the batch is cut into a fixed number of
+ * chunks (a function of the batch size only); each chunk's gradient is
+ * computed by a single-threaded primitive, chunks run in parallel, and the
+ * partial sums are added in chunk order: the same bits for any thread count. */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/cpu/cpu_backend.h"
+
+#define WGRAD_MAX_CHUNKS 8
+
+/* One chunk of the weight-gradient sum: its own memory, reorders and scratchpad,
+ * so chunks can run at the same time. */
+typedef struct {
+    dnnl_stream_t stream;
+    cpu_bridge src, diff_dst, diff_wei;
+    void *scratchpad;
+    dnnl_memory_t scratchpad_mem;
+    float *partial; /* plain [out_c, in_c, k, k] */
+} wgrad_chunk;
+
+typedef struct {
+    int chunks, chunk_n;
+    size_t src_chunk_floats, dst_chunk_floats, wei_floats;
+    dnnl_primitive_t prim;
+    wgrad_chunk chunk[WGRAD_MAX_CHUNKS];
+} wgrad_state;
+
 
 typedef struct {
     dnnl_memory_desc_t src_any, wei_any, dst_any;
@@ -18,9 +46,24 @@ typedef struct {
     dnnl_primitive_t bwd_data;
     cpu_bridge bd_diff_dst, bd_wei, bd_diff_src;
 
-    dnnl_primitive_t bwd_weights;
-    cpu_bridge bw_src, bw_diff_dst, bw_diff_wei;
+    wgrad_state *wgrad;
 } conv_state;
+
+static void wgrad_state_destroy(wgrad_state *w) {
+    if (!w) return;
+    for (int c = 0; c < w->chunks; c++) {
+        wgrad_chunk *ch = &w->chunk[c];
+        cpu_bridge_destroy(&ch->src);
+        cpu_bridge_destroy(&ch->diff_dst);
+        cpu_bridge_destroy(&ch->diff_wei);
+        if (ch->scratchpad_mem) dnnl_memory_destroy(ch->scratchpad_mem);
+        if (ch->stream) dnnl_stream_destroy(ch->stream);
+        free(ch->scratchpad);
+        free(ch->partial);
+    }
+    if (w->prim) dnnl_primitive_destroy(w->prim);
+    free(w);
+}
 
 static void conv_state_destroy(void *p) {
     conv_state *c = p;
@@ -30,12 +73,9 @@ static void conv_state_destroy(void *p) {
     cpu_bridge_destroy(&c->bd_diff_dst);
     cpu_bridge_destroy(&c->bd_wei);
     cpu_bridge_destroy(&c->bd_diff_src);
-    cpu_bridge_destroy(&c->bw_src);
-    cpu_bridge_destroy(&c->bw_diff_dst);
-    cpu_bridge_destroy(&c->bw_diff_wei);
+    wgrad_state_destroy(c->wgrad);
     if (c->fwd) dnnl_primitive_destroy(c->fwd);
     if (c->bwd_data) dnnl_primitive_destroy(c->bwd_data);
-    if (c->bwd_weights) dnnl_primitive_destroy(c->bwd_weights);
     if (c->fwd_pd) dnnl_primitive_desc_destroy(c->fwd_pd);
     free(c);
 }
@@ -119,29 +159,119 @@ void cpu_conv2d_backward_data(cbd_backend *be, const cbd_conv_shape *s, const fl
     cpu_bridge_output_done(impl, &c->bd_diff_src);
 }
 
+/* The largest divisor of n not above WGRAD_MAX_CHUNKS: chunks of equal size. */
+static int wgrad_chunk_count(int n) {
+    for (int c = WGRAD_MAX_CHUNKS; c > 1; c--)
+        if (n % c == 0) return c;
+    return 1;
+}
+
+static void *aligned_buffer(size_t bytes) {
+    void *p = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+    if (!p) cbd_fail(CBD_EXIT_FAILURE, "out of memory for a convolution buffer (%zu bytes)", bytes);
+    return p;
+}
+
+static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s) {
+    wgrad_state *w = calloc(1, sizeof *w);
+    if (!w) cbd_fail(CBD_EXIT_FAILURE, "out of memory for a convolution primitive");
+    w->chunks = wgrad_chunk_count(s->n);
+    w->chunk_n = s->n / w->chunks;
+    w->src_chunk_floats = (size_t)w->chunk_n * s->in_c * s->in_h * s->in_w;
+    w->dst_chunk_floats = (size_t)w->chunk_n * s->out_c * s->out_h * s->out_w;
+    w->wei_floats = (size_t)s->out_c * s->in_c * s->kernel * s->kernel;
+
+    const dnnl_dims_t src = {w->chunk_n, s->in_c, s->in_h, s->in_w};
+    const dnnl_dims_t wei = {s->out_c, s->in_c, s->kernel, s->kernel};
+    const dnnl_dims_t dst = {w->chunk_n, s->out_c, s->out_h, s->out_w};
+    dnnl_memory_desc_t src_any, wei_any, dst_any, src_user, wei_user, dst_user;
+    cpu_md_plain(&src_any, 4, src, dnnl_format_tag_any);
+    cpu_md_plain(&wei_any, 4, wei, dnnl_format_tag_any);
+    cpu_md_plain(&dst_any, 4, dst, dnnl_format_tag_any);
+    cpu_md_plain(&src_user, 4, src, dnnl_nchw);
+    cpu_md_plain(&wei_user, 4, wei, dnnl_oihw);
+    cpu_md_plain(&dst_user, 4, dst, dnnl_nchw);
+    const dnnl_dims_t strides = {s->stride, s->stride}, pad_l = {s->pad, s->pad};
+    const dnnl_dims_t pad_r = {(s->out_h - 1) * s->stride + s->kernel - s->in_h - s->pad,
+                               (s->out_w - 1) * s->stride + s->kernel - s->in_w - s->pad};
+
+    /* Primitives made while one thread is allowed plan a single-threaded sum. */
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    dnnl_primitive_attr_t attr;
+    DNNL_CHECK(dnnl_primitive_attr_create(&attr));
+    DNNL_CHECK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
+    dnnl_convolution_desc_t fdesc, bdesc;
+    DNNL_CHECK(dnnl_convolution_forward_desc_init(&fdesc, dnnl_forward_training, dnnl_convolution_direct,
+                                                  &src_any, &wei_any, NULL, &dst_any, strides, pad_l, pad_r));
+    dnnl_primitive_desc_t fpd, bpd;
+    DNNL_CHECK(dnnl_primitive_desc_create(&fpd, &fdesc, NULL, impl->engine, NULL));
+    DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(&bdesc, dnnl_convolution_direct, &src_any,
+                                                           &wei_any, NULL, &dst_any, strides, pad_l, pad_r));
+    DNNL_CHECK(dnnl_primitive_desc_create(&bpd, &bdesc, attr, impl->engine, fpd));
+    DNNL_CHECK(dnnl_primitive_create(&w->prim, bpd));
+    const dnnl_memory_desc_t *scratch_md = query(bpd, dnnl_query_scratchpad_md);
+    const size_t scratch_bytes = scratch_md ? dnnl_memory_desc_get_size(scratch_md) : 0;
+    for (int c = 0; c < w->chunks; c++) {
+        wgrad_chunk *ch = &w->chunk[c];
+        DNNL_CHECK(dnnl_stream_create(&ch->stream, impl->engine, dnnl_stream_default_flags));
+        cpu_bridge_init(impl, &ch->src, &src_user, query(bpd, dnnl_query_src_md), 1);
+        cpu_bridge_init(impl, &ch->diff_dst, &dst_user, query(bpd, dnnl_query_diff_dst_md), 1);
+        cpu_bridge_init(impl, &ch->diff_wei, &wei_user, query(bpd, dnnl_query_diff_weights_md), 0);
+        ch->partial = aligned_buffer(w->wei_floats * sizeof(float));
+        if (scratch_bytes) {
+            ch->scratchpad = aligned_buffer(scratch_bytes);
+            DNNL_CHECK(dnnl_memory_create(&ch->scratchpad_mem, scratch_md, impl->engine, ch->scratchpad));
+        }
+    }
+    DNNL_CHECK(dnnl_primitive_desc_destroy(bpd));
+    DNNL_CHECK(dnnl_primitive_desc_destroy(fpd));
+    DNNL_CHECK(dnnl_primitive_attr_destroy(attr));
+    omp_set_num_threads(threads);
+    return w;
+}
+
+static void wgrad_run_chunk(wgrad_state *w, wgrad_chunk *ch, const float *x, const float *dy) {
+    /* Inside the caller's parallel region these run on this thread alone. */
+    dnnl_memory_t src = ch->src.inner, diff_dst = ch->diff_dst.inner;
+    cpu_memory_bind(ch->src.user, x);
+    cpu_memory_bind(ch->diff_dst.user, dy);
+    if (ch->src.reorder) {
+        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, ch->src.user}, {DNNL_ARG_TO, src}};
+        DNNL_CHECK(dnnl_primitive_execute(ch->src.reorder, ch->stream, 2, a));
+    }
+    if (ch->diff_dst.reorder) {
+        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, ch->diff_dst.user}, {DNNL_ARG_TO, diff_dst}};
+        DNNL_CHECK(dnnl_primitive_execute(ch->diff_dst.reorder, ch->stream, 2, a));
+    }
+    cpu_memory_bind(ch->diff_wei.user, ch->partial);
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src},
+                               {DNNL_ARG_DIFF_DST, diff_dst},
+                               {DNNL_ARG_DIFF_WEIGHTS, ch->diff_wei.inner},
+                               {DNNL_ARG_SCRATCHPAD, ch->scratchpad_mem}};
+    DNNL_CHECK(dnnl_primitive_execute(w->prim, ch->stream, ch->scratchpad_mem ? 4 : 3, args));
+    if (ch->diff_wei.reorder) {
+        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, ch->diff_wei.inner}, {DNNL_ARG_TO, ch->diff_wei.user}};
+        DNNL_CHECK(dnnl_primitive_execute(ch->diff_wei.reorder, ch->stream, 2, a));
+    }
+    DNNL_CHECK(dnnl_stream_wait(ch->stream));
+}
+
 void cpu_conv2d_backward_weights(cbd_backend *be, const cbd_conv_shape *s, const float *x,
                                  const float *dy, float *dw) {
     cpu_impl *impl = cpu_of(be);
     conv_state *c = conv_state_get(impl, s);
-    if (!c->bwd_weights) {
-        dnnl_convolution_desc_t desc;
-        DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(
-            &desc, dnnl_convolution_direct, &c->src_any, &c->wei_any, NULL, &c->dst_any,
-            c->strides, c->pad_l, c->pad_r));
-        dnnl_primitive_desc_t pd;
-        DNNL_CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, impl->engine, c->fwd_pd));
-        DNNL_CHECK(dnnl_primitive_create(&c->bwd_weights, pd));
-        cpu_bridge_init(impl, &c->bw_src, &c->src_user, query(pd, dnnl_query_src_md), 1);
-        cpu_bridge_init(impl, &c->bw_diff_dst, &c->dst_user, query(pd, dnnl_query_diff_dst_md), 1);
-        cpu_bridge_init(impl, &c->bw_diff_wei, &c->wei_user,
-                        query(pd, dnnl_query_diff_weights_md), 0);
-        DNNL_CHECK(dnnl_primitive_desc_destroy(pd));
+    if (!c->wgrad) c->wgrad = wgrad_state_create(impl, s);
+    wgrad_state *w = c->wgrad;
+#pragma omp parallel for schedule(static)
+    for (int k = 0; k < w->chunks; k++)
+        wgrad_run_chunk(w, &w->chunk[k], x + (size_t)k * w->src_chunk_floats,
+                        dy + (size_t)k * w->dst_chunk_floats);
+    /* partial sums added in chunk order, each weight by one thread */
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < w->wei_floats; i++) {
+        float sum = w->chunk[0].partial[i];
+        for (int k = 1; k < w->chunks; k++) sum += w->chunk[k].partial[i];
+        dw[i] = sum;
     }
-    dnnl_exec_arg_t args[3] = {
-        {DNNL_ARG_SRC, cpu_bridge_input(impl, &c->bw_src, x)},
-        {DNNL_ARG_DIFF_DST, cpu_bridge_input(impl, &c->bw_diff_dst, dy)},
-        {DNNL_ARG_DIFF_WEIGHTS, cpu_bridge_output(&c->bw_diff_wei, dw)},
-    };
-    cpu_execute(impl, c->bwd_weights, 3, args);
-    cpu_bridge_output_done(impl, &c->bw_diff_wei);
 }

@@ -36,11 +36,13 @@ static pool_state *pool_state_get(cpu_impl *impl, int op, const cbd_pool_shape *
     dnnl_memory_desc_t src_md, dst_md;
     cpu_md_plain(&src_md, 4, src_dims, dnnl_nchw);
     cpu_md_plain(&dst_md, 4, dst_dims, dnnl_nchw);
+    /* global pooling: one window over the whole (possibly non-square) map */
+    const int global = op == CPU_OP_AVGPOOL_GLOBAL;
     const dnnl_dims_t strides = {s->stride, s->stride};
-    const dnnl_dims_t kernel = {s->kernel, s->kernel};
+    const dnnl_dims_t kernel = {global ? s->in_h : s->kernel, global ? s->in_w : s->kernel};
     const dnnl_dims_t pad_l = {s->pad, s->pad};
-    const dnnl_dims_t pad_r = {(s->out_h - 1) * s->stride + s->kernel - s->in_h - s->pad,
-                               (s->out_w - 1) * s->stride + s->kernel - s->in_w - s->pad};
+    const dnnl_dims_t pad_r = {(s->out_h - 1) * s->stride + kernel[0] - s->in_h - s->pad,
+                               (s->out_w - 1) * s->stride + kernel[1] - s->in_w - s->pad};
     dnnl_alg_kind_t alg = op == CPU_OP_MAXPOOL ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding;
 
     dnnl_pooling_desc_t desc;
@@ -98,8 +100,7 @@ void cpu_maxpool_backward(cbd_backend *be, const cbd_pool_shape *s, const float 
 }
 
 static cbd_pool_shape global_shape(const cbd_shape4 *in) {
-    cbd_pool_shape s = {in->n, in->c, in->h, in->w, 1, 1, in->h, 1, 0};
-    CBD_ASSERT(in->h == in->w, "global pooling of a %dx%d map", in->h, in->w);
+    cbd_pool_shape s = {in->n, in->c, in->h, in->w, 1, 1, 0, 1, 0};
     return s;
 }
 

@@ -1,0 +1,52 @@
+/* Minimal test harness: CHECK records a failure with file and line and the
+ * test goes on; test_finish() prints a summary and returns the exit code. */
+#ifndef CBD_TEST_UTIL_H
+#define CBD_TEST_UTIL_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "nn/backend.h"
+#include "nn/rng.h"
+
+static int test_failures = 0;
+static int test_checks = 0;
+
+#define CHECK(cond, ...)                                                    \
+    do {                                                                    \
+        test_checks++;                                                      \
+        if (!(cond)) {                                                      \
+            test_failures++;                                                \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                   \
+            fputc('\n', stderr);                                            \
+        }                                                                   \
+    } while (0)
+
+static inline int test_finish(const char *name) {
+    printf("%s: %d checks, %d failed\n", name, test_checks, test_failures);
+    return test_failures ? 1 : 0;
+}
+
+static inline cbd_backend *test_cpu_backend(void) {
+    char err[256];
+    cbd_backend *be = cbd_backend_create("cpu", err, sizeof err);
+    if (!be) {
+        fprintf(stderr, "cannot create cpu backend: %s\n", err);
+        exit(1);
+    }
+    return be;
+}
+
+/* Deterministic fixture values in [lo, hi). */
+static inline void test_fill_uniform(float *x, size_t n, float lo, float hi, uint64_t seed) {
+    for (size_t i = 0; i < n; i++)
+        x[i] = lo + (hi - lo) * cbd_rng_uniform(seed, CBD_RNG_STREAM_TEST, i, 0);
+}
+
+static inline void test_fill_normal(float *x, size_t n, float stddev, uint64_t seed) {
+    for (size_t i = 0; i < n; i++) x[i] = stddev * cbd_rng_normal(seed, CBD_RNG_STREAM_TEST, i, 1);
+}
+
+#endif
