@@ -17,7 +17,10 @@ void cpu_relu_forward(cbd_backend *be, size_t n, const float *x, float *y) {
 void cpu_relu_backward(cbd_backend *be, size_t n, const float *y, const float *dy, float *dx) {
     (void)be;
 #pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        const float g = dy[i]; /* loaded unconditionally: the loop vectorises, no branch */
+        dx[i] = y[i] > 0.0f ? g : 0.0f;
+    }
 }
 
 void cpu_add(cbd_backend *be, size_t n, const float *a, const float *b, float *y) {
