@@ -1,0 +1,287 @@
+/* cbd-ckpt: inspect, verify and create checkpoints (store/checkpoint.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/backend.h"
+#include "nn/log.h"
+#include "nn/model.h"
+#include "store/checkpoint.h"
+#include "store/digest.h"
+
+static const char usage_text[] =
+    "usage: cbd-ckpt info FILE\n"
+    "       cbd-ckpt verify FILE\n"
+    "       cbd-ckpt init --arch NAME --classes N --in-channels N [options] OUT\n"
+    "       cbd-ckpt --help\n"
+    "\n"
+    "commands:\n"
+    "  info    print the metadata and every dataset (name, kind, shape, values)\n"
+    "  verify  build the model the file describes (cpu), load the checkpoint into it\n"
+    "          and check that every value and momentum is finite\n"
+    "  init    save a freshly initialised model to OUT\n"
+    "\n"
+    "options of init:\n"
+    "  --arch NAME            one of: %s\n"
+    "  --classes N            number of classes (at least 2)\n"
+    "  --in-channels N        channels of the input images\n"
+    "  --seed N               initialisation seed (default 1)\n"
+    "  --head cosine|linear   classifier head (default cosine)\n"
+    "  --projection-dim N     projection h: d -> N before the head (default 0: none)\n"
+    "\n"
+    "exit status: 0 ok; 1 failure (non-finite values, cannot write); 2 bad usage or a\n"
+    "file that is refused (missing, not HDF5, truncated or corrupt, inconsistent)\n";
+
+static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static _Noreturn void usage_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("cbd: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nrun 'cbd-ckpt --help' for usage\n", stderr);
+    exit(CBD_EXIT_USAGE);
+}
+
+/* ---- info ---------------------------------------------------------------------- */
+
+static void print_meta(const char *path, const cbd_checkpoint_meta *m) {
+    char model[192], digest[17];
+    cbd_checkpoint_describe(model, sizeof model, m);
+    cbd_digest_hex(m->config_digest, digest);
+    printf("file            %s\n", path);
+    printf("format          %s version %d, written by cbd %s\n", CBD_CHECKPOINT_FORMAT,
+           CBD_CHECKPOINT_FORMAT_VERSION, m->program_version);
+    printf("model           %s\n", model);
+    printf("arch            %s\n", m->arch);
+    printf("in_channels     %d\n", m->in_channels);
+    printf("classes         %d\n", m->classes);
+    printf("head            %s (cosine scale %g)\n", m->head == CBD_HEAD_LINEAR ? "linear" : "cosine",
+           (double)m->cosine_scale);
+    printf("projection_dim  %d%s\n", m->projection_dim,
+           m->projection_dim > 0 ? (m->projection_relu ? " (relu)" : " (no relu)") : "");
+    printf("epoch           %" PRId64 "\n", m->epoch);
+    printf("step            %" PRId64 "\n", m->step);
+    printf("seed            %" PRIu64 "\n", m->seed);
+    printf("config_digest   %s\n", digest);
+}
+
+static void format_shape(char *out, size_t out_len, const cbd_checkpoint_dataset *d) {
+    size_t used = (size_t)snprintf(out, out_len, "[");
+    for (int k = 0; k < d->ndim && used < out_len; k++)
+        used += (size_t)snprintf(out + used, out_len - used, "%s%" PRId64, k ? ", " : "", d->shape[k]);
+    if (used < out_len) snprintf(out + used, out_len - used, "]");
+}
+
+static int is_optimizer_state(const cbd_checkpoint_dataset *d) {
+    return strcmp(d->kind, "momentum") == 0 ||
+           strncmp(d->name, CBD_CHECKPOINT_MOMENTUM_GROUP "/", strlen(CBD_CHECKPOINT_MOMENTUM_GROUP "/")) == 0;
+}
+
+static int is_buffer(const cbd_checkpoint_dataset *d) {
+    return strcmp(d->kind, "running_mean") == 0 || strcmp(d->kind, "running_var") == 0;
+}
+
+static void print_table(const cbd_checkpoint_dataset *list, int n) {
+    int width = 4;
+    for (int i = 0; i < n; i++)
+        if ((int)strlen(list[i].name) > width) width = (int)strlen(list[i].name);
+    int64_t trainable = 0, buffers = 0, optimizer = 0;
+    printf("\n%-*s  %-12s  %-18s  %10s\n", width, "name", "kind", "shape", "count");
+    for (int i = 0; i < n; i++) {
+        const cbd_checkpoint_dataset *d = &list[i];
+        char shape[96];
+        format_shape(shape, sizeof shape, d);
+        printf("%-*s  %-12s  %-18s  %10" PRId64 "\n", width, d->name, d->kind[0] ? d->kind : "-", shape,
+               d->count);
+        if (is_optimizer_state(d)) optimizer += d->count;
+        else if (is_buffer(d)) buffers += d->count;
+        else trainable += d->count;
+    }
+    printf("\ndatasets          %d\n", n);
+    printf("parameters        %" PRId64 " trainable + %" PRId64 " buffer values = %" PRId64 "\n",
+           trainable, buffers, trainable + buffers);
+    printf("optimizer state   %" PRId64 " values\n", optimizer);
+}
+
+static int cmd_info(const char *path) {
+    char err[1024];
+    cbd_checkpoint_meta meta;
+    cbd_checkpoint_dataset *list = NULL;
+    int n = 0;
+    if (cbd_checkpoint_read_meta(path, &meta, err, sizeof err) != 0 ||
+        cbd_checkpoint_list(path, &list, &n, err, sizeof err) != 0)
+        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    print_meta(path, &meta);
+    print_table(list, n);
+    free(list);
+    return CBD_EXIT_OK;
+}
+
+/* ---- verify -------------------------------------------------------------------- */
+
+/* Counts non-finite values of one tensor; reports the tensor when any. */
+static size_t check_finite(const char *path, const char *what, const char *name, const float *x,
+                           size_t n) {
+    size_t bad = 0, first = 0;
+    for (size_t k = 0; k < n; k++)
+        if (!isfinite(x[k]) && bad++ == 0) first = k;
+    if (bad)
+        fprintf(stderr, "cbd: error: %s: %s of '%s' has %zu non-finite value%s (first at index %zu: %g)\n",
+                path, what, name, bad, bad == 1 ? "" : "s", first, (double)x[first]);
+    return bad;
+}
+
+static size_t check_table_finite(const char *path, const cbd_params *p) {
+    float *values = cbd_malloc(p->total * sizeof(float));
+    float *momentum = cbd_malloc(p->total * sizeof(float));
+    p->be->ops.download(p->be, values, p->values, p->total * sizeof(float));
+    p->be->ops.download(p->be, momentum, p->momentum, p->total * sizeof(float));
+    size_t bad = 0;
+    for (int i = 0; i < p->count; i++) {
+        const cbd_param_entry *e = &p->entries[i];
+        bad += check_finite(path, "value", e->name, values + e->offset, e->count);
+        if (cbd_param_is_trainable(e->kind))
+            bad += check_finite(path, "momentum", e->name, momentum + e->offset, e->count);
+    }
+    free(values);
+    free(momentum);
+    return bad;
+}
+
+static int cmd_verify(const char *path) {
+    char err[1024], model_text[192];
+    cbd_checkpoint_meta meta;
+    cbd_model_config cfg;
+    cbd_model m;
+    if (cbd_checkpoint_read_meta(path, &meta, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    cbd_checkpoint_meta_to_config(&meta, &cfg);
+    cbd_checkpoint_describe(model_text, sizeof model_text, &meta);
+    cbd_backend *be = cbd_backend_create("cpu", err, sizeof err);
+    if (!be) cbd_fail(CBD_EXIT_FAILURE, "cannot create the cpu backend: %s", err);
+    if (cbd_model_create(&m, be, &cfg, err, sizeof err) != 0)
+        cbd_fail(CBD_EXIT_USAGE, "%s: cannot build the model it describes (%s): %s", path, model_text, err);
+    if (cbd_checkpoint_load(path, &cfg, &m.params, NULL, err, sizeof err) != 0)
+        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    size_t bad = check_table_finite(path, &m.params);
+    size_t trainable = cbd_params_trainable_count(&m.params);
+    cbd_model_free(&m);
+    cbd_backend_destroy(be);
+    if (bad) {
+        fprintf(stderr, "cbd: error: %s: %zu non-finite values\n", path, bad);
+        return CBD_EXIT_FAILURE;
+    }
+    printf("ok: %s: %s, %zu trainable parameters, every value and momentum finite\n", path, model_text,
+           trainable);
+    return CBD_EXIT_OK;
+}
+
+/* ---- init ------------------------------------------------------------------------ */
+
+static long long parse_integer(const char *option, const char *text, long long lo, long long hi) {
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0')
+        usage_error("%s: expected an integer, got '%s'", option, text);
+    if (v < lo || v > hi) usage_error("%s: %lld is outside %lld..%lld", option, v, lo, hi);
+    return v;
+}
+
+typedef struct {
+    cbd_model_config cfg;
+    uint64_t seed;
+    const char *out;
+} init_args;
+
+/* The value of an option at argv[*i]; moves *i past it. */
+static const char *option_value(int argc, char **argv, int *i) {
+    if (*i + 1 >= argc) usage_error("%s needs a value", argv[*i]);
+    *i += 1;
+    return argv[*i];
+}
+
+static void parse_init(int argc, char **argv, init_args *a) {
+    int have_arch = 0, have_classes = 0, have_channels = 0;
+    cbd_model_config_default(&a->cfg);
+    a->seed = 1;
+    a->out = NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--arch") == 0) {
+            snprintf(a->cfg.arch, sizeof a->cfg.arch, "%s", option_value(argc, argv, &i));
+            have_arch = 1;
+        } else if (strcmp(arg, "--classes") == 0) {
+            a->cfg.classes = (int)parse_integer(arg, option_value(argc, argv, &i), 2, 1 << 24);
+            have_classes = 1;
+        } else if (strcmp(arg, "--in-channels") == 0) {
+            a->cfg.in_channels = (int)parse_integer(arg, option_value(argc, argv, &i), 1, 1 << 16);
+            have_channels = 1;
+        } else if (strcmp(arg, "--seed") == 0) {
+            a->seed = (uint64_t)parse_integer(arg, option_value(argc, argv, &i), 0, INT64_MAX);
+        } else if (strcmp(arg, "--projection-dim") == 0) {
+            a->cfg.projection_dim = (int)parse_integer(arg, option_value(argc, argv, &i), 0, 1 << 20);
+        } else if (strcmp(arg, "--head") == 0) {
+            const char *head = option_value(argc, argv, &i);
+            if (strcmp(head, "cosine") == 0) a->cfg.head = CBD_HEAD_COSINE;
+            else if (strcmp(head, "linear") == 0) a->cfg.head = CBD_HEAD_LINEAR;
+            else usage_error("--head: expected 'cosine' or 'linear', got '%s'", head);
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            usage_error("init: unknown option '%s'", arg);
+        } else if (a->out) {
+            usage_error("init: more than one output file ('%s' and '%s')", a->out, arg);
+        } else {
+            a->out = arg;
+        }
+    }
+    if (!have_arch || !have_classes || !have_channels)
+        usage_error("init needs --arch, --classes and --in-channels");
+    if (!a->out) usage_error("init needs an output file");
+}
+
+static int cmd_init(int argc, char **argv) {
+    init_args a;
+    char err[1024], model_text[192], settings[256];
+    cbd_model m;
+    cbd_checkpoint_meta meta;
+    parse_init(argc, argv, &a);
+    cbd_backend *be = cbd_backend_create("cpu", err, sizeof err);
+    if (!be) cbd_fail(CBD_EXIT_FAILURE, "cannot create the cpu backend: %s", err);
+    if (cbd_model_create(&m, be, &a.cfg, err, sizeof err) != 0) usage_error("init: %s", err);
+    cbd_model_initialize(&m, a.seed);
+    cbd_checkpoint_meta_init(&meta, &a.cfg);
+    meta.seed = a.seed;
+    cbd_checkpoint_describe(model_text, sizeof model_text, &meta);
+    snprintf(settings, sizeof settings, "cbd-ckpt init: %s, seed %" PRIu64, model_text, a.seed);
+    meta.config_digest = cbd_fnv1a64_str(settings);
+    int rc = cbd_checkpoint_save(a.out, &m.params, &meta, err, sizeof err);
+    size_t trainable = cbd_params_trainable_count(&m.params);
+    cbd_model_free(&m);
+    cbd_backend_destroy(be);
+    if (rc != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+    printf("wrote %s: %s, %zu trainable parameters, seed %" PRIu64 "\n", a.out, model_text, trainable,
+           a.seed);
+    return CBD_EXIT_OK;
+}
+
+/* ---- main -------------------------------------------------------------------------- */
+
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf(usage_text, cbd_resnet_arch_names());
+            return CBD_EXIT_OK;
+        }
+    if (argc < 2) usage_error("missing command (info, verify or init)");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "init") == 0) return cmd_init(argc, argv);
+    if (strcmp(cmd, "info") != 0 && strcmp(cmd, "verify") != 0)
+        usage_error("unknown command '%s' (expected info, verify or init)", cmd);
+    if (argc != 3) usage_error("%s takes exactly one FILE", cmd);
+    if (argv[2][0] == '-') usage_error("%s: unknown option '%s'", cmd, argv[2]);
+    return strcmp(cmd, "info") == 0 ? cmd_info(argv[2]) : cmd_verify(argv[2]);
+}

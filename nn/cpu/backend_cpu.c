@@ -35,6 +35,7 @@ static void cpu_synchronize(cbd_backend *be) { (void)be; }
 static void cpu_destroy(cbd_backend *be) {
     cpu_impl *impl = cpu_of(be);
     cpu_cache_clear(impl);
+    cpu_scratch_free(impl);
     dnnl_stream_destroy(impl->stream);
     dnnl_engine_destroy(impl->engine);
     free(impl);

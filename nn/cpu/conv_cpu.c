@@ -14,16 +14,16 @@
 
 #include "nn/cpu/cpu_backend.h"
 
-#define WGRAD_MAX_CHUNKS 8
+#define WGRAD_MAX_CHUNKS CPU_SCRATCH_WGRAD_MAX_CHUNKS
 
 /* One chunk of the weight-gradient sum: its own memory, reorders and scratchpad,
  * so chunks can run at the same time. */
 typedef struct {
     dnnl_stream_t stream;
     cpu_bridge src, diff_dst, diff_wei;
-    void *scratchpad;
+    int partial_slot, scratchpad_slot; /* partial: plain [out_c, in_c, k, k] */
     dnnl_memory_t scratchpad_mem;
-    float *partial; /* plain [out_c, in_c, k, k] */
+    size_t scratchpad_bytes;
 } wgrad_chunk;
 
 typedef struct {
@@ -58,8 +58,6 @@ static void wgrad_state_destroy(wgrad_state *w) {
         cpu_bridge_destroy(&ch->diff_wei);
         if (ch->scratchpad_mem) dnnl_memory_destroy(ch->scratchpad_mem);
         if (ch->stream) dnnl_stream_destroy(ch->stream);
-        free(ch->scratchpad);
-        free(ch->partial);
     }
     if (w->prim) dnnl_primitive_destroy(w->prim);
     free(w);
@@ -113,9 +111,12 @@ static conv_state *conv_state_get(cpu_impl *impl, const cbd_conv_shape *s) {
         &c->dst_any, c->strides, c->pad_l, c->pad_r));
     DNNL_CHECK(dnnl_primitive_desc_create(&c->fwd_pd, &desc, NULL, impl->engine, NULL));
     DNNL_CHECK(dnnl_primitive_create(&c->fwd, c->fwd_pd));
-    cpu_bridge_init(impl, &c->fwd_src, &c->src_user, query(c->fwd_pd, dnnl_query_src_md), 1);
-    cpu_bridge_init(impl, &c->fwd_wei, &c->wei_user, query(c->fwd_pd, dnnl_query_weights_md), 1);
-    cpu_bridge_init(impl, &c->fwd_dst, &c->dst_user, query(c->fwd_pd, dnnl_query_dst_md), 0);
+    cpu_bridge_init(impl, &c->fwd_src, &c->src_user, query(c->fwd_pd, dnnl_query_src_md), 1,
+                    CPU_SCRATCH_FWD_SRC);
+    cpu_bridge_init(impl, &c->fwd_wei, &c->wei_user, query(c->fwd_pd, dnnl_query_weights_md), 1,
+                    CPU_SCRATCH_FWD_WEI);
+    cpu_bridge_init(impl, &c->fwd_dst, &c->dst_user, query(c->fwd_pd, dnnl_query_dst_md), 0,
+                    CPU_SCRATCH_FWD_DST);
     cpu_cache_insert(impl, &key, c, conv_state_destroy);
     return c;
 }
@@ -127,7 +128,7 @@ void cpu_conv2d_forward(cbd_backend *be, const cbd_conv_shape *s, const float *x
     dnnl_exec_arg_t args[3] = {
         {DNNL_ARG_SRC, cpu_bridge_input(impl, &c->fwd_src, x)},
         {DNNL_ARG_WEIGHTS, cpu_bridge_input(impl, &c->fwd_wei, w)},
-        {DNNL_ARG_DST, cpu_bridge_output(&c->fwd_dst, y)},
+        {DNNL_ARG_DST, cpu_bridge_output(impl, &c->fwd_dst, y)},
     };
     cpu_execute(impl, c->fwd, 3, args);
     cpu_bridge_output_done(impl, &c->fwd_dst);
@@ -145,15 +146,18 @@ void cpu_conv2d_backward_data(cbd_backend *be, const cbd_conv_shape *s, const fl
         dnnl_primitive_desc_t pd;
         DNNL_CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, impl->engine, c->fwd_pd));
         DNNL_CHECK(dnnl_primitive_create(&c->bwd_data, pd));
-        cpu_bridge_init(impl, &c->bd_diff_dst, &c->dst_user, query(pd, dnnl_query_diff_dst_md), 1);
-        cpu_bridge_init(impl, &c->bd_wei, &c->wei_user, query(pd, dnnl_query_weights_md), 1);
-        cpu_bridge_init(impl, &c->bd_diff_src, &c->src_user, query(pd, dnnl_query_diff_src_md), 0);
+        cpu_bridge_init(impl, &c->bd_diff_dst, &c->dst_user, query(pd, dnnl_query_diff_dst_md), 1,
+                        CPU_SCRATCH_BWD_DIFF_DST);
+        cpu_bridge_init(impl, &c->bd_wei, &c->wei_user, query(pd, dnnl_query_weights_md), 1,
+                        CPU_SCRATCH_BWD_WEI);
+        cpu_bridge_init(impl, &c->bd_diff_src, &c->src_user, query(pd, dnnl_query_diff_src_md), 0,
+                        CPU_SCRATCH_BWD_DIFF_SRC);
         DNNL_CHECK(dnnl_primitive_desc_destroy(pd));
     }
     dnnl_exec_arg_t args[3] = {
         {DNNL_ARG_DIFF_DST, cpu_bridge_input(impl, &c->bd_diff_dst, dy)},
         {DNNL_ARG_WEIGHTS, cpu_bridge_input(impl, &c->bd_wei, w)},
-        {DNNL_ARG_DIFF_SRC, cpu_bridge_output(&c->bd_diff_src, dx)},
+        {DNNL_ARG_DIFF_SRC, cpu_bridge_output(impl, &c->bd_diff_src, dx)},
     };
     cpu_execute(impl, c->bwd_data, 3, args);
     cpu_bridge_output_done(impl, &c->bd_diff_src);
@@ -164,12 +168,6 @@ static int wgrad_chunk_count(int n) {
     for (int c = WGRAD_MAX_CHUNKS; c > 1; c--)
         if (n % c == 0) return c;
     return 1;
-}
-
-static void *aligned_buffer(size_t bytes) {
-    void *p = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
-    if (!p) cbd_fail(CBD_EXIT_FAILURE, "out of memory for a convolution buffer (%zu bytes)", bytes);
-    return p;
 }
 
 static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s) {
@@ -215,14 +213,16 @@ static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s) 
     for (int c = 0; c < w->chunks; c++) {
         wgrad_chunk *ch = &w->chunk[c];
         DNNL_CHECK(dnnl_stream_create(&ch->stream, impl->engine, dnnl_stream_default_flags));
-        cpu_bridge_init(impl, &ch->src, &src_user, query(bpd, dnnl_query_src_md), 1);
-        cpu_bridge_init(impl, &ch->diff_dst, &dst_user, query(bpd, dnnl_query_diff_dst_md), 1);
-        cpu_bridge_init(impl, &ch->diff_wei, &wei_user, query(bpd, dnnl_query_diff_weights_md), 0);
-        ch->partial = aligned_buffer(w->wei_floats * sizeof(float));
-        if (scratch_bytes) {
-            ch->scratchpad = aligned_buffer(scratch_bytes);
-            DNNL_CHECK(dnnl_memory_create(&ch->scratchpad_mem, scratch_md, impl->engine, ch->scratchpad));
-        }
+        const int slot = CPU_SCRATCH_WGRAD_FIRST + c * CPU_SCRATCH_PER_WGRAD_CHUNK;
+        cpu_bridge_init(impl, &ch->src, &src_user, query(bpd, dnnl_query_src_md), 1, slot);
+        cpu_bridge_init(impl, &ch->diff_dst, &dst_user, query(bpd, dnnl_query_diff_dst_md), 1, slot + 1);
+        cpu_bridge_init(impl, &ch->diff_wei, &wei_user, query(bpd, dnnl_query_diff_weights_md), 0,
+                        slot + 2);
+        ch->partial_slot = slot + 3;
+        ch->scratchpad_slot = slot + 4;
+        ch->scratchpad_bytes = scratch_bytes;
+        if (scratch_bytes)
+            DNNL_CHECK(dnnl_memory_create(&ch->scratchpad_mem, scratch_md, impl->engine, DNNL_MEMORY_NONE));
     }
     DNNL_CHECK(dnnl_primitive_desc_destroy(bpd));
     DNNL_CHECK(dnnl_primitive_desc_destroy(fpd));
@@ -231,7 +231,20 @@ static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s) 
     return w;
 }
 
-static void wgrad_run_chunk(wgrad_state *w, wgrad_chunk *ch, const float *x, const float *dy) {
+/* Binds a chunk's memory to the shared scratch buffers (not thread-safe: done
+ * before the parallel region). Returns the chunk's partial-sum buffer. */
+static float *wgrad_bind_chunk(cpu_impl *impl, wgrad_state *w, wgrad_chunk *ch) {
+    cpu_bridge *bridges[3] = {&ch->src, &ch->diff_dst, &ch->diff_wei};
+    for (int i = 0; i < 3; i++)
+        if (bridges[i]->reorder)
+            cpu_memory_bind(bridges[i]->inner, cpu_scratch(impl, bridges[i]->slot, bridges[i]->bytes));
+    if (ch->scratchpad_mem)
+        cpu_memory_bind(ch->scratchpad_mem, cpu_scratch(impl, ch->scratchpad_slot, ch->scratchpad_bytes));
+    return cpu_scratch(impl, ch->partial_slot, w->wei_floats * sizeof(float));
+}
+
+static void wgrad_run_chunk(wgrad_state *w, wgrad_chunk *ch, const float *x, const float *dy,
+                            float *partial) {
     /* Inside the caller's parallel region these run on this thread alone. */
     dnnl_memory_t src = ch->src.inner, diff_dst = ch->diff_dst.inner;
     cpu_memory_bind(ch->src.user, x);
@@ -244,7 +257,7 @@ static void wgrad_run_chunk(wgrad_state *w, wgrad_chunk *ch, const float *x, con
         dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, ch->diff_dst.user}, {DNNL_ARG_TO, diff_dst}};
         DNNL_CHECK(dnnl_primitive_execute(ch->diff_dst.reorder, ch->stream, 2, a));
     }
-    cpu_memory_bind(ch->diff_wei.user, ch->partial);
+    cpu_memory_bind(ch->diff_wei.user, partial);
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src},
                                {DNNL_ARG_DIFF_DST, diff_dst},
                                {DNNL_ARG_DIFF_WEIGHTS, ch->diff_wei.inner},
@@ -263,15 +276,17 @@ void cpu_conv2d_backward_weights(cbd_backend *be, const cbd_conv_shape *s, const
     conv_state *c = conv_state_get(impl, s);
     if (!c->wgrad) c->wgrad = wgrad_state_create(impl, s);
     wgrad_state *w = c->wgrad;
+    float *partial[WGRAD_MAX_CHUNKS];
+    for (int k = 0; k < w->chunks; k++) partial[k] = wgrad_bind_chunk(impl, w, &w->chunk[k]);
 #pragma omp parallel for schedule(static)
     for (int k = 0; k < w->chunks; k++)
         wgrad_run_chunk(w, &w->chunk[k], x + (size_t)k * w->src_chunk_floats,
-                        dy + (size_t)k * w->dst_chunk_floats);
+                        dy + (size_t)k * w->dst_chunk_floats, partial[k]);
     /* partial sums added in chunk order, each weight by one thread */
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < w->wei_floats; i++) {
-        float sum = w->chunk[0].partial[i];
-        for (int k = 1; k < w->chunks; k++) sum += w->chunk[k].partial[i];
+        float sum = partial[0][i];
+        for (int k = 1; k < w->chunks; k++) sum += partial[k][i];
         dw[i] = sum;
     }
 }

@@ -42,12 +42,36 @@ typedef struct {
     void (*destroy)(void *state);
 } cpu_cache_entry;
 
+/* Scratch buffers shared by every cached primitive. Ops run one at a time,
+ * so one buffer per role (grown to the largest request) serves all shapes:
+ * reordered copies and partial sums cost the largest layer's size, not the
+ * sum over layers. */
+enum {
+    CPU_SCRATCH_FWD_SRC,
+    CPU_SCRATCH_FWD_WEI,
+    CPU_SCRATCH_FWD_DST,
+    CPU_SCRATCH_BWD_DIFF_DST,
+    CPU_SCRATCH_BWD_WEI,
+    CPU_SCRATCH_BWD_DIFF_SRC,
+    CPU_SCRATCH_WGRAD_FIRST, /* then per weight-gradient chunk: src, diff_dst, diff_wei, partial, pad */
+    CPU_SCRATCH_PER_WGRAD_CHUNK = 5,
+    CPU_SCRATCH_WGRAD_MAX_CHUNKS = 8,
+    CPU_SCRATCH_SLOTS = CPU_SCRATCH_WGRAD_FIRST + CPU_SCRATCH_PER_WGRAD_CHUNK * CPU_SCRATCH_WGRAD_MAX_CHUNKS
+};
+
 typedef struct {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     cpu_cache_entry *cache;
     int cache_count, cache_capacity;
+    void *scratch[CPU_SCRATCH_SLOTS];
+    size_t scratch_bytes[CPU_SCRATCH_SLOTS];
 } cpu_impl;
+
+/* The shared buffer of `slot`, at least `bytes` long (its address may change
+ * between calls). */
+void *cpu_scratch(cpu_impl *impl, int slot, size_t bytes);
+void cpu_scratch_free(cpu_impl *impl);
 
 static inline cpu_impl *cpu_of(cbd_backend *be) { return (cpu_impl *)be->impl; }
 
@@ -64,16 +88,17 @@ typedef struct {
     dnnl_memory_t user;
     dnnl_memory_t inner;
     dnnl_primitive_t reorder; /* NULL when layouts match */
-    void *buffer;
+    int slot;                 /* scratch slot holding the inner copy */
+    size_t bytes;
 } cpu_bridge;
 
 void cpu_bridge_init(cpu_impl *impl, cpu_bridge *b, const dnnl_memory_desc_t *user_md,
-                     const dnnl_memory_desc_t *inner_md, int user_to_inner);
+                     const dnnl_memory_desc_t *inner_md, int user_to_inner, int slot);
 void cpu_bridge_destroy(cpu_bridge *b);
 /* Input: bind `ptr`, reorder into the inner layout; returns what the primitive reads. */
 dnnl_memory_t cpu_bridge_input(cpu_impl *impl, cpu_bridge *b, const void *ptr);
 /* Output: bind `ptr`; returns what the primitive writes. Then cpu_bridge_output_done. */
-dnnl_memory_t cpu_bridge_output(cpu_bridge *b, void *ptr);
+dnnl_memory_t cpu_bridge_output(cpu_impl *impl, cpu_bridge *b, void *ptr);
 void cpu_bridge_output_done(cpu_impl *impl, cpu_bridge *b);
 
 void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims,

@@ -71,18 +71,38 @@ void cpu_memory_bind(dnnl_memory_t mem, const void *ptr) {
     DNNL_CHECK(dnnl_memory_set_data_handle(mem, (void *)ptr));
 }
 
+void *cpu_scratch(cpu_impl *impl, int slot, size_t bytes) {
+    CBD_ASSERT(slot >= 0 && slot < CPU_SCRATCH_SLOTS, "scratch slot %d", slot);
+    if (bytes > impl->scratch_bytes[slot]) {
+        free(impl->scratch[slot]);
+        size_t rounded = (bytes + 63) / 64 * 64;
+        impl->scratch[slot] = aligned_alloc(64, rounded);
+        if (!impl->scratch[slot])
+            cbd_fail(CBD_EXIT_FAILURE, "out of memory for a scratch buffer (%zu bytes)", bytes);
+        impl->scratch_bytes[slot] = rounded;
+    }
+    return impl->scratch[slot];
+}
+
+void cpu_scratch_free(cpu_impl *impl) {
+    for (int i = 0; i < CPU_SCRATCH_SLOTS; i++) {
+        free(impl->scratch[i]);
+        impl->scratch[i] = NULL;
+        impl->scratch_bytes[i] = 0;
+    }
+}
+
 void cpu_bridge_init(cpu_impl *impl, cpu_bridge *b, const dnnl_memory_desc_t *user_md,
-                     const dnnl_memory_desc_t *inner_md, int user_to_inner) {
+                     const dnnl_memory_desc_t *inner_md, int user_to_inner, int slot) {
     memset(b, 0, sizeof *b);
     DNNL_CHECK(dnnl_memory_create(&b->user, user_md, impl->engine, DNNL_MEMORY_NONE));
     if (dnnl_memory_desc_equal(user_md, inner_md)) {
         b->inner = b->user;
         return;
     }
-    size_t bytes = dnnl_memory_desc_get_size(inner_md);
-    b->buffer = aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (!b->buffer) cbd_fail(CBD_EXIT_FAILURE, "out of memory for a layout buffer (%zu bytes)", bytes);
-    DNNL_CHECK(dnnl_memory_create(&b->inner, inner_md, impl->engine, b->buffer));
+    b->slot = slot;
+    b->bytes = dnnl_memory_desc_get_size(inner_md);
+    DNNL_CHECK(dnnl_memory_create(&b->inner, inner_md, impl->engine, DNNL_MEMORY_NONE));
     dnnl_primitive_desc_t pd;
     if (user_to_inner)
         DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, user_md, impl->engine, inner_md,
@@ -98,21 +118,22 @@ void cpu_bridge_destroy(cpu_bridge *b) {
     if (b->reorder) dnnl_primitive_destroy(b->reorder);
     if (b->inner && b->inner != b->user) dnnl_memory_destroy(b->inner);
     if (b->user) dnnl_memory_destroy(b->user);
-    free(b->buffer);
     memset(b, 0, sizeof *b);
 }
 
 dnnl_memory_t cpu_bridge_input(cpu_impl *impl, cpu_bridge *b, const void *ptr) {
     cpu_memory_bind(b->user, ptr);
     if (b->reorder) {
+        cpu_memory_bind(b->inner, cpu_scratch(impl, b->slot, b->bytes));
         dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, b->user}, {DNNL_ARG_TO, b->inner}};
         cpu_execute(impl, b->reorder, 2, args);
     }
     return b->inner;
 }
 
-dnnl_memory_t cpu_bridge_output(cpu_bridge *b, void *ptr) {
+dnnl_memory_t cpu_bridge_output(cpu_impl *impl, cpu_bridge *b, void *ptr) {
     cpu_memory_bind(b->user, ptr);
+    if (b->reorder) cpu_memory_bind(b->inner, cpu_scratch(impl, b->slot, b->bytes));
     return b->inner;
 }
 

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# cbd-ckpt end to end: init, info, verify, and the exit codes and messages for
+# refused files and bad usage.
+# usage: checkpoint_cli.sh CBD_CKPT WORK_DIR
+set -euo pipefail
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 CBD_CKPT WORK_DIR" >&2
+    exit 2
+fi
+ckpt=$1
+work=$2
+rm -rf "$work"
+mkdir -p "$work"
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# run_ckpt EXPECTED_STATUS ARGS...: runs cbd-ckpt, keeps stdout/stderr in
+# $work/out and $work/err, fails unless the exit status is EXPECTED_STATUS.
+run_ckpt() {
+    local expected=$1
+    shift
+    local status=0
+    "$ckpt" "$@" >"$work/out" 2>"$work/err" || status=$?
+    if [ "$status" -ne "$expected" ]; then
+        echo "--- stdout" >&2; cat "$work/out" >&2
+        echo "--- stderr" >&2; cat "$work/err" >&2
+        fail "cbd-ckpt $* exited $status, expected $expected"
+    fi
+}
+
+expect_in() {
+    local file=$1 text=$2
+    grep -qF -- "$text" "$work/$file" || {
+        cat "$work/$file" >&2
+        fail "'$text' not in $file of the last command"
+    }
+}
+
+good=$work/model.ckpt.h5
+
+run_ckpt 0 --help
+expect_in out "usage: cbd-ckpt"
+
+run_ckpt 0 init --arch resnet20 --classes 10 --in-channels 1 --seed 7 "$good"
+[ -f "$good" ] || fail "init did not write $good"
+ls "$work" | grep -q '\.tmp\.' && fail "init left a temporary file"
+
+run_ckpt 0 verify "$good"
+expect_in out "ok: $good"
+
+run_ckpt 0 info "$good"
+expect_in out "resnet20"
+expect_in out "stage1/block1/conv1/weight"
+expect_in out "optimizer/momentum/classifier/weight"
+expect_in out "seed            7"
+
+# A truncated copy is refused with the file named.
+cut=$work/cut.ckpt.h5
+head -c 2000 "$good" >"$cut"
+run_ckpt 2 verify "$cut"
+expect_in err "cbd: error: $cut:"
+expect_in err "truncated or corrupt"
+run_ckpt 2 info "$cut"
+expect_in err "cbd: error: $cut:"
+
+# Text, missing files, a directory.
+text=$work/notes.txt
+echo "not a checkpoint" >"$text"
+run_ckpt 2 verify "$text"
+expect_in err "cbd: error: $text: not an HDF5 file"
+run_ckpt 2 verify "$work/missing.ckpt.h5"
+expect_in err "cbd: error: $work/missing.ckpt.h5:"
+run_ckpt 2 info "$work"
+expect_in err "cbd: error: $work:"
+
+# Wrong usage.
+run_ckpt 2
+run_ckpt 2 frobnicate "$good"
+run_ckpt 2 verify
+run_ckpt 2 verify "$good" "$good"
+run_ckpt 2 info --stats "$good"
+run_ckpt 2 init --arch resnet20 --classes 10 "$work/x.ckpt.h5"
+expect_in err "--in-channels"
+run_ckpt 2 init --arch resnet20 --classes ten --in-channels 1 "$work/x.ckpt.h5"
+expect_in err "--classes"
+run_ckpt 2 init --arch resnet7 --classes 10 --in-channels 1 "$work/x.ckpt.h5"
+expect_in err "resnet7"
+[ -e "$work/x.ckpt.h5" ] && fail "a refused init wrote a file"
+
+# A write that cannot happen is a failure, not a usage error.
+run_ckpt 1 init --arch resnet20 --classes 10 --in-channels 1 "$work/no/such/dir/x.ckpt.h5"
+expect_in err "cbd: error: $work/no/such/dir/x.ckpt.h5:"
+
+rm -rf "$work"
+echo "checkpoint_cli: ok"
