@@ -1,12 +1,19 @@
-# Front door. `make` installs what is missing, builds, and runs the default job;
-# `make test` builds and runs the test suite.
-BUILD    ?= build
+# Front door.
+#   make                       install what is missing, build, run the default experiment (ini/tiny.ini)
+#   make test                  build and run the test suite
+#   make EXP=ini/X.ini         run experiment X's stages (only what is out of date)
+#   make EXP=ini/X.ini teachers   stop after a stage; make -j2 trains teachers in parallel
+#   make bench                 engine speed; make sanity: does this build learn?
+BUILD       ?= build
 CMAKE_FLAGS ?=
-JOBS     ?= 2
+JOBS        ?= 2
+EXP         ?= ini/tiny.ini
+BIN         := $(BUILD)/bin
+PLAN        := $(BUILD)/plans/$(basename $(notdir $(EXP))).mk
 
-.PHONY: all deps configure build test bench sanity clean
+.PHONY: all deps configure build test bench sanity clean pipeline teachers plan
 
-all: build sanity
+all: pipeline
 
 deps:
 	@tools/install-deps
@@ -23,10 +30,21 @@ test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 sanity: build
-	@$(BUILD)/bin/cbd-sanity
+	@$(BIN)/cbd-sanity
 
 bench: build
-	@$(BUILD)/bin/cbd-bench
+	@$(BIN)/cbd-bench
+
+# The experiment's stages, as make rules generated from its INI.
+plan: build
+	@mkdir -p $(dir $(PLAN))
+	@$(BIN)/cbd-plan --config $(EXP) > $(PLAN).tmp && mv $(PLAN).tmp $(PLAN)
+
+pipeline: plan
+	@$(MAKE) --no-print-directory -f $(PLAN) BIN=$(BIN) all
+
+teachers: plan
+	@$(MAKE) --no-print-directory -f $(PLAN) BIN=$(BIN) teachers
 
 clean:
 	rm -rf $(BUILD)

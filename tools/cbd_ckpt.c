@@ -16,6 +16,7 @@
 static const char usage_text[] =
     "usage: cbd-ckpt info FILE\n"
     "       cbd-ckpt verify FILE\n"
+    "       cbd-ckpt diff FILE_A FILE_B\n"
     "       cbd-ckpt init --arch NAME --classes N --in-channels N [options] OUT\n"
     "       cbd-ckpt --help\n"
     "\n"
@@ -23,6 +24,8 @@ static const char usage_text[] =
     "  info    print the metadata and every dataset (name, kind, shape, values)\n"
     "  verify  build the model the file describes (cpu), load the checkpoint into it\n"
     "          and check that every value and momentum is finite\n"
+    "  diff    compare two checkpoints of the same model value by value (weights,\n"
+    "          buffers, momentum); exit 0 when every bit is equal, 1 otherwise\n"
     "  init    save a freshly initialised model to OUT\n"
     "\n"
     "options of init:\n"
@@ -153,20 +156,73 @@ static size_t check_table_finite(const char *path, const cbd_params *p) {
     return bad;
 }
 
-static int cmd_verify(const char *path) {
-    char err[1024], model_text[192];
-    cbd_checkpoint_meta meta;
+/* Builds the model a checkpoint describes on be and loads the file into it
+ * (exit 2 when the file is refused). */
+static void load_described_model(const char *path, cbd_backend *be, cbd_model *m, cbd_checkpoint_meta *meta,
+                                 char *model_text, size_t text_len) {
+    char err[1024];
     cbd_model_config cfg;
-    cbd_model m;
-    if (cbd_checkpoint_read_meta(path, &meta, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
-    cbd_checkpoint_meta_to_config(&meta, &cfg);
-    cbd_checkpoint_describe(model_text, sizeof model_text, &meta);
+    if (cbd_checkpoint_read_meta(path, meta, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    cbd_checkpoint_meta_to_config(meta, &cfg);
+    cbd_checkpoint_describe(model_text, text_len, meta);
+    if (cbd_model_create(m, be, &cfg, err, sizeof err) != 0)
+        cbd_fail(CBD_EXIT_USAGE, "%s: cannot build the model it describes (%s): %s", path, model_text, err);
+    if (cbd_checkpoint_load(path, &cfg, &m->params, NULL, err, sizeof err) != 0)
+        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+}
+
+static cbd_backend *cpu_backend(void) {
+    char err[256];
     cbd_backend *be = cbd_backend_create("cpu", err, sizeof err);
     if (!be) cbd_fail(CBD_EXIT_FAILURE, "cannot create the cpu backend: %s", err);
-    if (cbd_model_create(&m, be, &cfg, err, sizeof err) != 0)
-        cbd_fail(CBD_EXIT_USAGE, "%s: cannot build the model it describes (%s): %s", path, model_text, err);
-    if (cbd_checkpoint_load(path, &cfg, &m.params, NULL, err, sizeof err) != 0)
-        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    return be;
+}
+
+static int cmd_diff(const char *path_a, const char *path_b) {
+    char text_a[192], text_b[192];
+    cbd_checkpoint_meta meta_a, meta_b;
+    cbd_model a, b;
+    cbd_backend *be = cpu_backend();
+    load_described_model(path_a, be, &a, &meta_a, text_a, sizeof text_a);
+    load_described_model(path_b, be, &b, &meta_b, text_b, sizeof text_b);
+    if (strcmp(text_a, text_b) != 0)
+        cbd_fail(CBD_EXIT_USAGE, "%s is %s, %s is %s: not the same model", path_a, text_a, path_b, text_b);
+    int differing = 0;
+    for (int i = 0; i < a.params.count; i++) {
+        const cbd_param_entry *e = &a.params.entries[i];
+        const float *tables[2][2] = {{cbd_param_value(&a.params, i), cbd_param_value(&b.params, i)},
+                                     {cbd_param_momentum(&a.params, i), cbd_param_momentum(&b.params, i)}};
+        for (int t = 0; t < 2; t++) {
+            if (t == 1 && !cbd_param_is_trainable(e->kind)) continue;
+            if (memcmp(tables[t][0], tables[t][1], e->count * sizeof(float)) == 0) continue;
+            double worst = 0.0;
+            for (size_t k = 0; k < e->count; k++)
+                worst = fmax(worst, fabs((double)tables[t][0][k] - tables[t][1][k]));
+            if (differing < 20)
+                printf("differs: %s%s (max |a - b| %.3g)\n", t ? "optimizer/momentum/" : "", e->name, worst);
+            differing++;
+        }
+    }
+    if (meta_a.epoch != meta_b.epoch || meta_a.step != meta_b.step)
+        printf("note: epoch/step %lld/%lld vs %lld/%lld\n", (long long)meta_a.epoch, (long long)meta_a.step,
+               (long long)meta_b.epoch, (long long)meta_b.step);
+    cbd_model_free(&a);
+    cbd_model_free(&b);
+    cbd_backend_destroy(be);
+    if (differing) {
+        printf("%d datasets differ\n", differing);
+        return CBD_EXIT_FAILURE;
+    }
+    printf("identical: every weight, buffer and momentum of %s\n", text_a);
+    return CBD_EXIT_OK;
+}
+
+static int cmd_verify(const char *path) {
+    char model_text[192];
+    cbd_checkpoint_meta meta;
+    cbd_model m;
+    cbd_backend *be = cpu_backend();
+    load_described_model(path, be, &m, &meta, model_text, sizeof model_text);
     size_t bad = check_table_finite(path, &m.params);
     size_t trainable = cbd_params_trainable_count(&m.params);
     cbd_model_free(&m);
@@ -276,11 +332,15 @@ int main(int argc, char **argv) {
             printf(usage_text, cbd_resnet_arch_names());
             return CBD_EXIT_OK;
         }
-    if (argc < 2) usage_error("missing command (info, verify or init)");
+    if (argc < 2) usage_error("missing command (info, verify, diff or init)");
     const char *cmd = argv[1];
     if (strcmp(cmd, "init") == 0) return cmd_init(argc, argv);
+    if (strcmp(cmd, "diff") == 0) {
+        if (argc != 4) usage_error("diff takes exactly two files");
+        return cmd_diff(argv[2], argv[3]);
+    }
     if (strcmp(cmd, "info") != 0 && strcmp(cmd, "verify") != 0)
-        usage_error("unknown command '%s' (expected info, verify or init)", cmd);
+        usage_error("unknown command '%s' (expected info, verify, diff or init)", cmd);
     if (argc != 3) usage_error("%s takes exactly one FILE", cmd);
     if (argv[2][0] == '-') usage_error("%s: unknown option '%s'", cmd, argv[2]);
     return strcmp(cmd, "info") == 0 ? cmd_info(argv[2]) : cmd_verify(argv[2]);

@@ -1,0 +1,74 @@
+#include "stages/stage_common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/log.h"
+
+cbd_dataset *cbd_stage_open_dataset(const cbd_config *cfg, const char *which, const char *path,
+                                    int classes) {
+    if (!path || !*path) return NULL;
+    cbd_dataset_source src = {
+        .path = path,
+        .image_root = cfg->data.image_root[0] ? cfg->data.image_root : NULL,
+        .class_names = cfg->data.class_names[0] ? cfg->data.class_names : NULL,
+        .channels = cfg->data.channels,
+        .resize = cfg->data.resize,
+        .classes = classes,
+        .on_bad_image = cfg->data.on_bad_image,
+    };
+    char err[1024];
+    cbd_dataset *ds = cbd_dataset_open(&src, err, sizeof err);
+    if (!ds) cbd_fail(CBD_EXIT_USAGE, "[data] %s: %s", which, err);
+    return ds;
+}
+
+void cbd_stage_model_config(const cbd_config *cfg, const char *arch, int classes, cbd_model_config *out) {
+    cbd_model_config_default(out);
+    snprintf(out->arch, sizeof out->arch, "%s", arch && *arch ? arch : cfg->model.arch);
+    out->in_channels = cfg->data.channels;
+    out->classes = classes;
+    out->head = cfg->model.head;
+    out->cosine_scale = cfg->model.cosine_scale;
+}
+
+static void common_views(const cbd_config *cfg, cbd_augment_config *v) {
+    memset(v, 0, sizeof *v);
+    v->out_size = cfg->data.image_size;
+    v->out_channels = cfg->data.channels;
+    for (int c = 0; c < 3; c++) {
+        int k = cfg->data.mean_count == 1 ? 0 : c;
+        v->mean[c] = cfg->data.mean[k < cfg->data.mean_count ? k : 0];
+        k = cfg->data.std_count == 1 ? 0 : c;
+        v->std[c] = cfg->data.std[k < cfg->data.std_count ? k : 0];
+    }
+}
+
+void cbd_stage_train_views(const cbd_config *cfg, int color, cbd_augment_config *v) {
+    common_views(cfg, v);
+    v->crop = cfg->data.crop;
+    v->pad = cfg->data.pad;
+    v->flip = cfg->data.flip;
+    v->scale_min = cfg->data.scale_min;
+    v->scale_max = cfg->data.scale_max;
+    v->ratio_min = cfg->data.ratio_min;
+    v->ratio_max = cfg->data.ratio_max;
+    v->color = color;
+    v->brightness = cfg->augment.brightness;
+    v->contrast = cfg->augment.contrast;
+    v->saturation = cfg->augment.saturation;
+    v->hue = cfg->augment.hue;
+    v->jitter_p = cfg->augment.jitter_p;
+    v->grayscale_p = cfg->augment.grayscale_p;
+    v->noise_sigma = cfg->augment.noise_sigma;
+}
+
+void cbd_stage_eval_views(const cbd_config *cfg, cbd_augment_config *v) {
+    common_views(cfg, v);
+    v->crop = CBD_CROP_NONE;
+}
+
+void cbd_stage_path(char *out, size_t len, const char *folder, const char *name) {
+    int n = snprintf(out, len, "%s/%s", folder, name);
+    if (n < 0 || (size_t)n >= len) cbd_fail(CBD_EXIT_USAGE, "path too long: %s/%s", folder, name);
+}

@@ -1,0 +1,25 @@
+/* What the stage executables share on top of the config: opening the
+ * experiment's datasets and mapping config sections to engine settings. */
+#ifndef CBD_STAGE_COMMON_H
+#define CBD_STAGE_COMMON_H
+
+#include <stddef.h>
+
+#include "nn/model.h"
+#include "stages/augment.h"
+#include "stages/config.h"
+#include "store/dataset.h"
+
+/* Opens cfg->data.<which> ("train", "val" or "test"); NULL path gives NULL
+ * without error. Exits with a clear message on failure. */
+cbd_dataset *cbd_stage_open_dataset(const cbd_config *cfg, const char *which, const char *path,
+                                    int classes);
+/* Model settings for `arch` ("" = [model] arch) and the dataset's classes. */
+void cbd_stage_model_config(const cbd_config *cfg, const char *arch, int classes, cbd_model_config *out);
+/* Training views (standard, or with colour augmentation) and evaluation views. */
+void cbd_stage_train_views(const cbd_config *cfg, int color, cbd_augment_config *out);
+void cbd_stage_eval_views(const cbd_config *cfg, cbd_augment_config *out);
+/* Joins folder and name into out (exits when too long). */
+void cbd_stage_path(char *out, size_t len, const char *folder, const char *name);
+
+#endif

@@ -1,0 +1,361 @@
+#include "stages/trainer.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nn/log.h"
+#include "nn/losses/losses.h"
+#include "nn/optim/lr_schedule.h"
+#include "stages/loader.h"
+#include "stages/metrics.h"
+#include "stages/progress.h"
+#include "store/checkpoint.h"
+#include "store/fsutil.h"
+
+#define METRICS_HEADER "epoch,step,lr,loss,train_acc,val_acc,val_mean_class_acc,images_per_s,load_wait_s,seconds"
+
+/* Everything one run holds. */
+typedef struct {
+    const cbd_train_job *job;
+    cbd_backend *be;
+    cbd_model model;
+    int model_ready;
+    cbd_sampler sampler;
+    int sampler_ready;
+    cbd_loader *loader;
+    float *x;       /* backend memory [B, C, S, S] */
+    int *labels;    /* backend memory [B] */
+    float *logits;  /* host [B, classes] */
+    int64_t *order; /* host [epoch length] */
+    uint32_t *views;
+    FILE *log;
+    cbd_metrics metrics;
+} run_state;
+
+static void run_log(run_state *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void run_log(run_state *r, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char line[1024];
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (!r->job->quiet) fprintf(stderr, "%s\n", line);
+    if (r->log) {
+        fprintf(r->log, "%s\n", line);
+        fflush(r->log);
+    }
+}
+
+static void run_free(run_state *r) {
+    if (r->loader) cbd_loader_destroy(r->loader);
+    if (r->sampler_ready) cbd_sampler_free(&r->sampler);
+    if (r->be) {
+        if (r->x) r->be->ops.release(r->be, r->x);
+        if (r->labels) r->be->ops.release(r->be, r->labels);
+    }
+    if (r->model_ready) cbd_model_free(&r->model);
+    if (r->be) cbd_backend_destroy(r->be);
+    free(r->logits);
+    free(r->order);
+    free(r->views);
+    if (r->log) fclose(r->log);
+    cbd_metrics_free(&r->metrics);
+}
+
+static int argmax(const float *z, int n) {
+    int best = 0;
+    for (int k = 1; k < n; k++)
+        if (z[k] > z[best]) best = k;
+    return best;
+}
+
+static int save_checkpoint(run_state *r, const char *path, int64_t epoch, int64_t step) {
+    cbd_checkpoint_meta meta;
+    cbd_checkpoint_meta_init(&meta, &r->model.cfg);
+    meta.epoch = epoch;
+    meta.step = step;
+    meta.seed = r->job->seed;
+    meta.config_digest = r->job->config_digest;
+    char err[1024];
+    if (cbd_checkpoint_save(path, &r->model.params, &meta, err, sizeof err) != 0) {
+        cbd_log("cbd: error: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Loads the resume checkpoint; returns the epoch to start at, or -1. */
+static int64_t load_resume(run_state *r) {
+    const cbd_train_job *job = r->job;
+    char err[1024];
+    cbd_checkpoint_meta meta;
+    if (cbd_checkpoint_load(job->resume_path, &job->model, &r->model.params, &meta, err, sizeof err) != 0) {
+        cbd_log("cbd: error: cannot resume: %s", err);
+        return -1;
+    }
+    if (meta.config_digest != job->config_digest || meta.seed != job->seed) {
+        cbd_log("cbd: error: %s was written by a run with another configuration (digest %016llx, "
+                "this run %016llx); remove it or run with --force to start over",
+                job->resume_path, (unsigned long long)meta.config_digest,
+                (unsigned long long)job->config_digest);
+        return -1;
+    }
+    if (meta.epoch < 0 || meta.epoch > job->epochs) {
+        cbd_log("cbd: error: %s: epoch %lld is outside 0..%d", job->resume_path, (long long)meta.epoch,
+                job->epochs);
+        return -1;
+    }
+    return meta.epoch;
+}
+
+int cbd_evaluate_accuracy(cbd_model *m, const cbd_dataset *ds, const cbd_augment_config *views,
+                          int batch_size, int workers, cbd_bad_image_policy on_bad_image, double *top1,
+                          double *mean_class, char *err, size_t err_len) {
+    cbd_backend *be = m->be;
+    const int64_t n = cbd_dataset_count(ds);
+    const int classes = m->cfg.classes;
+    cbd_loader_config lc = {.dataset = ds, .augment = views, .batch_size = batch_size,
+                            .workers = workers, .seed = 0, .center = 1, .on_bad_image = on_bad_image};
+    cbd_loader *loader = cbd_loader_create(&lc, err, err_len);
+    if (!loader) return -1;
+    int64_t *order = cbd_malloc((size_t)n * sizeof *order);
+    for (int64_t i = 0; i < n; i++) order[i] = i;
+    cbd_loader_begin(loader, order, NULL, n);
+    const int c = views->out_channels, s = views->out_size;
+    float *x = be->ops.alloc(be, (size_t)batch_size * c * s * s * sizeof(float));
+    float *logits = cbd_malloc((size_t)batch_size * classes * sizeof(float));
+    int64_t *right = cbd_calloc((size_t)classes, sizeof *right), *seen = cbd_calloc((size_t)classes, sizeof *seen);
+    int64_t total = 0, correct = 0;
+    const cbd_batch *b;
+    while ((b = cbd_loader_next(loader)) != NULL) {
+        be->ops.upload(be, x, b->images, (size_t)b->count * c * s * s * sizeof(float));
+        cbd_tensor t = {x, b->count, c, s, s};
+        cbd_model_forward(m, &t, 0);
+        be->ops.download(be, logits, m->logits, (size_t)b->count * classes * sizeof(float));
+        for (int i = 0; i < b->count; i++) {
+            const int y = b->labels[i];
+            const int hit = argmax(logits + (size_t)i * classes, classes) == y;
+            correct += hit;
+            total++;
+            if (y >= 0 && y < classes) {
+                seen[y]++;
+                right[y] += hit;
+            }
+        }
+    }
+    int rc = 0;
+    if (cbd_loader_error(loader)) {
+        snprintf(err, err_len, "%s", cbd_loader_error(loader));
+        rc = -1;
+    }
+    double sum = 0.0;
+    int present = 0;
+    for (int k = 0; k < classes; k++)
+        if (seen[k]) {
+            sum += (double)right[k] / (double)seen[k];
+            present++;
+        }
+    *top1 = total ? (double)correct / (double)total : 0.0;
+    *mean_class = present ? sum / present : 0.0;
+    be->ops.release(be, x);
+    free(logits);
+    free(right);
+    free(seen);
+    free(order);
+    cbd_loader_destroy(loader);
+    return rc;
+}
+
+static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *start_epoch) {
+    const cbd_train_job *job = r->job;
+    char err[1024];
+    r->be = cbd_backend_create(job->device, err, sizeof err);
+    if (!r->be) {
+        cbd_log("cbd: error: %s", err);
+        return CBD_EXIT_USAGE;
+    }
+    if (cbd_model_create(&r->model, r->be, &job->model, err, sizeof err) != 0) {
+        cbd_log("cbd: error: %s", err);
+        return CBD_EXIT_USAGE;
+    }
+    r->model_ready = 1;
+    cbd_model_initialize(&r->model, job->seed);
+    *start_epoch = 0;
+    if (resume) {
+        *start_epoch = load_resume(r);
+        if (*start_epoch < 0) return CBD_EXIT_FAILURE;
+    }
+    if (cbd_sampler_init(&r->sampler, job->sampling, cbd_dataset_labels(train), cbd_dataset_count(train),
+                         job->model.classes, job->seed, err, sizeof err) != 0) {
+        cbd_log("cbd: error: %s", err);
+        return CBD_EXIT_USAGE;
+    }
+    r->sampler_ready = 1;
+    cbd_loader_config lc = {.dataset = train, .augment = &job->train_views, .batch_size = job->batch_size,
+                            .workers = job->workers, .seed = job->seed, .center = 0,
+                            .on_bad_image = job->on_bad_image};
+    r->loader = cbd_loader_create(&lc, err, sizeof err);
+    if (!r->loader) {
+        cbd_log("cbd: error: %s", err);
+        return CBD_EXIT_USAGE;
+    }
+    const size_t image_floats = (size_t)job->train_views.out_channels * job->train_views.out_size *
+                                job->train_views.out_size;
+    r->x = r->be->ops.alloc(r->be, (size_t)job->batch_size * image_floats * sizeof(float));
+    r->labels = r->be->ops.alloc(r->be, (size_t)job->batch_size * sizeof(int));
+    r->logits = cbd_malloc((size_t)job->batch_size * job->model.classes * sizeof(float));
+    const int64_t len = cbd_sampler_epoch_length(&r->sampler);
+    r->order = cbd_malloc((size_t)len * sizeof *r->order);
+    r->views = cbd_malloc((size_t)len * sizeof *r->views);
+    r->log = fopen(job->log_path, "a");
+    if (!r->log) cbd_warn("cannot open log %s; logging to the terminal only", job->log_path);
+    cbd_metrics_init(&r->metrics, job->metrics_path, METRICS_HEADER);
+    if (*start_epoch > 0) cbd_metrics_resume(&r->metrics, (long)*start_epoch);
+    return CBD_EXIT_OK;
+}
+
+typedef struct {
+    double loss_sum;
+    int64_t seen, correct;
+    double seconds, wait;
+} epoch_totals;
+
+/* One epoch; returns 0, or an exit code. */
+static int train_epoch(run_state *r, int64_t epoch, int64_t steps_per_epoch, const cbd_lr_schedule *lr,
+                       epoch_totals *tot) {
+    const cbd_train_job *job = r->job;
+    cbd_backend *be = r->be;
+    const int classes = job->model.classes;
+    const cbd_augment_config *v = &job->train_views;
+    const size_t image_floats = (size_t)v->out_channels * v->out_size * v->out_size;
+    const int64_t draws = steps_per_epoch * job->batch_size;
+    cbd_sampler_epoch(&r->sampler, epoch, r->order);
+    for (int64_t i = 0; i < draws; i++) r->views[i] = (uint32_t)epoch;
+    cbd_loader_begin(r->loader, r->order, r->views, draws);
+    memset(tot, 0, sizeof *tot);
+    const double t0 = cbd_now();
+    const double wait0 = cbd_loader_wait_seconds(r->loader);
+    char label[128];
+    snprintf(label, sizeof label, "%s epoch %lld/%d", job->label, (long long)epoch + 1, job->epochs);
+    cbd_progress bar;
+    cbd_progress_begin(&bar, stderr, job->quiet, label, steps_per_epoch);
+    const cbd_batch *b;
+    int64_t step_in_epoch = 0;
+    while ((b = cbd_loader_next(r->loader)) != NULL) {
+        const int64_t step = epoch * steps_per_epoch + step_in_epoch;
+        be->ops.upload(be, r->x, b->images, (size_t)b->count * image_floats * sizeof(float));
+        be->ops.upload(be, r->labels, b->labels, (size_t)b->count * sizeof(int));
+        cbd_tensor x = {r->x, b->count, v->out_channels, v->out_size, v->out_size};
+        cbd_model_forward(&r->model, &x, 1);
+        double loss = cbd_cross_entropy(be, r->model.logits, r->labels, b->count, classes, 1.0f,
+                                        r->model.d_logits);
+        if (!isfinite(loss)) {
+            cbd_progress_end(&bar);
+            cbd_log("cbd: error: %s: loss is %g at epoch %lld, step %lld (cross-entropy); the last "
+                    "good checkpoint is kept", job->label, loss, (long long)epoch + 1, (long long)step);
+            return CBD_EXIT_FAILURE;
+        }
+        be->ops.download(be, r->logits, r->model.logits, (size_t)b->count * classes * sizeof(float));
+        cbd_model_backward(&r->model);
+        cbd_sgd_step(be, &r->model.params, &job->sgd, cbd_lr_at(lr, step));
+        for (int i = 0; i < b->count; i++)
+            tot->correct += argmax(r->logits + (size_t)i * classes, classes) == b->labels[i];
+        tot->loss_sum += loss * b->count;
+        tot->seen += b->count;
+        step_in_epoch++;
+        char extra[96];
+        snprintf(extra, sizeof extra, "loss %.4f acc %.1f%% %.0f img/s", tot->loss_sum / tot->seen,
+                 100.0 * tot->correct / tot->seen, tot->seen / (cbd_now() - t0));
+        cbd_progress_update(&bar, step_in_epoch, extra);
+    }
+    cbd_progress_end(&bar);
+    if (cbd_loader_error(r->loader)) {
+        cbd_log("cbd: error: %s", cbd_loader_error(r->loader));
+        return CBD_EXIT_FAILURE;
+    }
+    tot->seconds = cbd_now() - t0;
+    tot->wait = cbd_loader_wait_seconds(r->loader) - wait0;
+    return CBD_EXIT_OK;
+}
+
+int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_dataset *val,
+                  int resume) {
+    run_state r;
+    memset(&r, 0, sizeof r);
+    r.job = job;
+    int64_t start = 0;
+    int rc = setup(&r, train, resume, &start);
+    if (rc != CBD_EXIT_OK) {
+        run_free(&r);
+        return rc;
+    }
+    const int64_t len = cbd_sampler_epoch_length(&r.sampler);
+    int64_t steps_per_epoch = len / job->batch_size; /* the last partial batch is dropped */
+    if (steps_per_epoch < 1) {
+        cbd_log("cbd: error: %s: %lld training images make no batch of %d; lower [train] batch_size",
+                job->label, (long long)len, job->batch_size);
+        run_free(&r);
+        return CBD_EXIT_USAGE;
+    }
+    cbd_lr_schedule lr = {.base_lr = job->lr, .final_lr = job->lr_final,
+                          .total_steps = steps_per_epoch * job->epochs,
+                          .warmup_steps = steps_per_epoch * job->warmup_epochs, .warmup_start_factor = 0.0f};
+    run_log(&r, "%s: %s, %zu parameters, %lld images, %d classes, %d epochs x %lld steps of %d, "
+                "device %s%s",
+            job->label, job->model.arch, cbd_params_trainable_count(&r.model.params),
+            (long long)cbd_dataset_count(train), job->model.classes, job->epochs,
+            (long long)steps_per_epoch, job->batch_size, r.be->name,
+            start > 0 ? "" : "");
+    if (start > 0) run_log(&r, "%s: resuming after epoch %lld from %s", job->label, (long long)start, job->resume_path);
+
+    for (int64_t epoch = start; epoch < job->epochs; epoch++) {
+        epoch_totals tot;
+        rc = train_epoch(&r, epoch, steps_per_epoch, &lr, &tot);
+        if (rc != CBD_EXIT_OK) break;
+        double val_top1 = NAN, val_mean = NAN;
+        char err[1024];
+        if (val && cbd_evaluate_accuracy(&r.model, val, &job->eval_views, job->batch_size, job->workers,
+                                         job->on_bad_image, &val_top1, &val_mean, err, sizeof err) != 0) {
+            cbd_log("cbd: error: %s", err);
+            rc = CBD_EXIT_FAILURE;
+            break;
+        }
+        const int64_t step = (epoch + 1) * steps_per_epoch;
+        const float lr_now = cbd_lr_at(&lr, step - 1);
+        char row[512];
+        snprintf(row, sizeof row, "%lld,%lld,%.6g,%.6f,%.4f,%.4f,%.4f,%.1f,%.3f,%.2f", (long long)epoch + 1,
+                 (long long)step, lr_now, tot.loss_sum / tot.seen, (double)tot.correct / tot.seen, val_top1,
+                 val_mean, tot.seen / tot.seconds, tot.wait, tot.seconds);
+        cbd_metrics_add(&r.metrics, row);
+        char val_text[64] = "";
+        if (val) snprintf(val_text, sizeof val_text, "  val %.1f%%", 100.0 * val_top1);
+        run_log(&r, "%s epoch %lld/%d  loss %.4f  train %.1f%%%s  lr %.4g  %.0f img/s  %.1f s (waited %.2f s for data)",
+                job->label, (long long)epoch + 1, job->epochs, tot.loss_sum / tot.seen,
+                100.0 * tot.correct / tot.seen, val_text, lr_now, tot.seen / tot.seconds, tot.seconds, tot.wait);
+        const int last = epoch + 1 == job->epochs;
+        if (!last && (epoch + 1) % job->checkpoint_every == 0 &&
+            save_checkpoint(&r, job->resume_path, epoch + 1, step) != 0) {
+            rc = CBD_EXIT_FAILURE;
+            break;
+        }
+        if (cbd_metrics_write(&r.metrics, err, sizeof err) != 0) {
+            cbd_log("cbd: error: %s", err);
+            rc = CBD_EXIT_FAILURE;
+            break;
+        }
+        if (last) {
+            if (save_checkpoint(&r, job->final_path, epoch + 1, step) != 0) {
+                rc = CBD_EXIT_FAILURE;
+                break;
+            }
+            unlink(job->resume_path);
+            run_log(&r, "%s: wrote %s", job->label, job->final_path);
+        }
+    }
+    run_free(&r);
+    return rc;
+}

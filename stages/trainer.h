@@ -1,0 +1,53 @@
+/* The supervised training loop of a stage: epochs of sampled, augmented
+ * batches from the threaded loader, SGD with the cosine schedule, a metrics
+ * CSV and a log, a resume checkpoint every few epochs (atomic), and the final
+ * checkpoint written only when training is complete. A run resumed from its
+ * last checkpoint ends with the same weights as an uninterrupted one: the
+ * sample order, the augmented views and the learning rate are functions of
+ * (seed, epoch, step), and the checkpoint holds weights, momentum and batch
+ * norm statistics. */
+#ifndef CBD_TRAINER_H
+#define CBD_TRAINER_H
+
+#include <stdint.h>
+
+#include "nn/model.h"
+#include "nn/optim/sgd.h"
+#include "stages/augment.h"
+#include "stages/sampler.h"
+#include "store/dataset.h"
+
+typedef struct {
+    char label[96];           /* "teacher t1", for messages */
+    cbd_model_config model;
+    uint64_t seed;            /* initialisation, sample order and views */
+    int epochs;
+    int batch_size;
+    float lr, lr_final;
+    int warmup_epochs;
+    cbd_sgd_config sgd;
+    cbd_sampling_kind sampling;
+    cbd_augment_config train_views;
+    cbd_augment_config eval_views;
+    int workers;
+    cbd_bad_image_policy on_bad_image;
+    int checkpoint_every;
+    uint64_t config_digest;   /* recorded in checkpoints; a resume must match it */
+    char device[16];
+    int quiet;
+    char final_path[4200], resume_path[4200], metrics_path[4200], log_path[4200];
+} cbd_train_job;
+
+/* Trains; with `resume`, continues from job->resume_path. Returns an exit
+ * code (CBD_EXIT_OK, CBD_EXIT_FAILURE, CBD_EXIT_USAGE) and prints its own
+ * messages. */
+int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_dataset *val,
+                  int resume);
+
+/* Top-1 accuracy of the model on every image of ds (center views, evaluation
+ * mode), and the mean of per-class accuracies. */
+int cbd_evaluate_accuracy(cbd_model *m, const cbd_dataset *ds, const cbd_augment_config *views,
+                          int batch_size, int workers, cbd_bad_image_policy on_bad_image, double *top1,
+                          double *mean_class, char *err, size_t err_len);
+
+#endif

@@ -1,0 +1,366 @@
+/* make-lt: subsample a (balanced) manifest or packed image store into a
+ * long-tailed one of the same kind.
+ *
+ * Class sizes, for C classes in label order c = 0 .. C-1:
+ *
+ *   exp     n_c = floor(n_max * IF^(-c/(C-1)))   (computed in double
+ *           precision, plus 1e-9 so that exact integers are not lost to
+ *           rounding), the profile of the CIFAR-LT and Fashion-MNIST-LT papers.
+ *
+ *   pareto  the ImageNet-LT recipe (Liu et al. 2019, Pareto with shape
+ *           alpha = 6), made exact here:
+ *             1. x_c = (1 - u_c)^(-1/alpha), u_c uniform in [0, 1) from Philox
+ *                keyed by (seed, class c): C draws from Pareto(alpha, 1);
+ *             2. sort the x_c in descending order;
+ *             3. map them linearly so the largest becomes n_max and the
+ *                smallest n_max / IF:
+ *                n = n_max/IF + (x - x_min) / (x_max - x_min) * (n_max - n_max/IF);
+ *             4. round to the nearest integer (halves up);
+ *             5. the k-th largest goes to class k (label order).
+ *
+ * Every class keeps at least one image, and no class more than it has: a
+ * class with fewer images than its target keeps them all (a warning says so;
+ * the counts file holds what was kept).
+ *
+ * Which images of class c are kept: each image (the k-th of its class in
+ * input order) gets a 64-bit key from Philox keyed by (seed, c, k); the n_c
+ * smallest keys are kept, written in their input order. A smaller n_c keeps a
+ * subset of what a larger one would, and a manifest and the store packed from
+ * it give the same selection. Same inputs and seed, same bytes. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/log.h"
+#include "nn/rng.h"
+#include "store/digest.h"
+#include "store/image_store.h"
+#include "store/manifest.h"
+
+/* Philox streams of this tool (keyed by --seed, apart from training's). */
+#define STREAM_PARETO ((cbd_rng_stream)0x4c540001u)
+#define STREAM_SELECT ((cbd_rng_stream)0x4c540002u)
+
+static const char usage_text[] =
+    "usage: make-lt --in X --out Y --profile exp|pareto --imbalance IF --n-max N\n"
+    "               --seed S [--counts COUNTS.csv] [options]\n"
+    "\n"
+    "Subsamples a manifest (.txt) or packed image store (.h5) into a long-tailed one\n"
+    "of the same kind. Class c (label order, c = 0..C-1) keeps n_c images:\n"
+    "  exp     n_c = floor(n_max * IF^(-c/(C-1)))\n"
+    "  pareto  the ImageNet-LT recipe: C draws x from Pareto(alpha, 1) (Philox keyed\n"
+    "          by the seed and class), sorted descending, mapped linearly so the\n"
+    "          largest is n_max and the smallest n_max/IF, rounded to the nearest\n"
+    "          integer; the k-th largest goes to class k\n"
+    "A class keeps at least 1 image and at most what it has (a warning names the\n"
+    "classes that have fewer than asked). The images kept are the n_c with the\n"
+    "smallest Philox keys (seed, class, index in class), in input order.\n"
+    "\n"
+    "options:\n"
+    "  --alpha A           Pareto shape (default 6)\n"
+    "  --counts FILE       write class,name,count rows of what was kept\n"
+    "  --classes N         manifests: number of classes (default: largest label + 1)\n"
+    "  --class-names FILE  names for the counts file (default: the store's, or the\n"
+    "                      class index)\n"
+    "\n"
+    "Manifest paths are copied as they are: keep the output beside the input, or\n"
+    "give the readers the input's image root.\n"
+    "exit status: 0 ok; 1 failure (cannot write); 2 bad usage or bad input\n";
+
+enum { PROFILE_EXP, PROFILE_PARETO };
+
+typedef struct {
+    const char *in, *out, *counts, *class_names;
+    int profile, n_max, classes;
+    double imbalance, alpha;
+    uint64_t seed;
+} options;
+
+static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static _Noreturn void usage_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("cbd: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nrun 'make-lt --help' for usage\n", stderr);
+    exit(CBD_EXIT_USAGE);
+}
+
+static long long parse_integer(const char *option, const char *text, long long lo, long long hi) {
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0')
+        usage_error("%s: expected an integer, got '%s'", option, text);
+    if (v < lo || v > hi) usage_error("%s: %lld is outside %lld..%lld", option, v, lo, hi);
+    return v;
+}
+
+static double parse_real(const char *option, const char *text, double lo, double hi) {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno != 0 || end == text || *end != '\0' || !isfinite(v))
+        usage_error("%s: expected a number, got '%s'", option, text);
+    if (v < lo || v > hi) usage_error("%s: %g is outside %g..%g", option, v, lo, hi);
+    return v;
+}
+
+static void parse_args(int argc, char **argv, options *o) {
+    int have_seed = 0;
+    *o = (options){.profile = -1, .alpha = 6.0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_text, stdout);
+            exit(CBD_EXIT_OK);
+        }
+        if (i + 1 >= argc) usage_error("%s: missing value (or unknown option)", a);
+        const char *v = argv[++i];
+        if (strcmp(a, "--in") == 0) o->in = v;
+        else if (strcmp(a, "--out") == 0) o->out = v;
+        else if (strcmp(a, "--counts") == 0) o->counts = v;
+        else if (strcmp(a, "--class-names") == 0) o->class_names = v;
+        else if (strcmp(a, "--imbalance") == 0) o->imbalance = parse_real(a, v, 1.0, 1e9);
+        else if (strcmp(a, "--alpha") == 0) o->alpha = parse_real(a, v, 1e-3, 1e3);
+        else if (strcmp(a, "--n-max") == 0) o->n_max = (int)parse_integer(a, v, 1, INT32_MAX);
+        else if (strcmp(a, "--classes") == 0) o->classes = (int)parse_integer(a, v, 2, INT32_MAX);
+        else if (strcmp(a, "--seed") == 0) {
+            o->seed = (uint64_t)parse_integer(a, v, 0, INT64_MAX);
+            have_seed = 1;
+        } else if (strcmp(a, "--profile") == 0) {
+            if (strcmp(v, "exp") == 0) o->profile = PROFILE_EXP;
+            else if (strcmp(v, "pareto") == 0) o->profile = PROFILE_PARETO;
+            else usage_error("--profile: expected 'exp' or 'pareto', got '%s'", v);
+        } else usage_error("unknown option '%s'", a);
+    }
+    if (!o->in || !o->out || o->profile < 0 || o->imbalance == 0.0 || o->n_max == 0 || !have_seed)
+        usage_error("--in, --out, --profile, --imbalance, --n-max and --seed are required");
+    if (cbd_image_store_path(o->in) != cbd_image_store_path(o->out))
+        usage_error(
+            "--out must be of the same kind as --in (a .h5 store gives a .h5 store, a manifest a manifest)");
+    if (strcmp(o->in, o->out) == 0) usage_error("--out must differ from --in");
+}
+
+/* ---- class sizes ------------------------------------------------------------------------- */
+
+static void exp_counts(const options *o, int classes, int64_t *wanted) {
+    for (int c = 0; c < classes; c++)
+        wanted[c] = (int64_t)floor(o->n_max * pow(o->imbalance, -(double)c / (classes - 1)) + 1e-9);
+}
+
+static int descending(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void pareto_counts(const options *o, int classes, int64_t *wanted) {
+    double *x = cbd_malloc((size_t)classes * sizeof *x);
+    for (int c = 0; c < classes; c++)
+        x[c] = pow(1.0 - (double)cbd_rng_uniform(o->seed, STREAM_PARETO, (uint64_t)c, 0), -1.0 / o->alpha);
+    qsort(x, (size_t)classes, sizeof *x, descending);
+    const double lo = o->n_max / o->imbalance, span = x[0] - x[classes - 1];
+    for (int c = 0; c < classes; c++) {
+        double n = span > 0.0 ? lo + (x[c] - x[classes - 1]) / span * (o->n_max - lo) : o->n_max;
+        wanted[c] = (int64_t)floor(n + 0.5);
+    }
+    free(x);
+}
+
+/* ---- the input ----------------------------------------------------------------------------- */
+
+typedef struct {
+    int64_t count;
+    int classes;
+    const int32_t *labels;
+    int32_t *manifest_labels;      /* owned copy for a manifest input */
+    char **names;                  /* [classes] or NULL */
+    cbd_manifest manifest;         /* a manifest input */
+    cbd_image_store_reader *store; /* a store input */
+} input;
+
+static void load_input(const options *o, input *in) {
+    char err[1024];
+    memset(in, 0, sizeof *in);
+    if (cbd_image_store_path(o->in)) {
+        if (!(in->store = cbd_image_store_open(o->in, err, sizeof err))) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+        const cbd_image_store_info *info = cbd_image_store_get_info(in->store);
+        if (o->classes && o->classes != info->classes)
+            cbd_fail(CBD_EXIT_USAGE, "%s: the store has %d classes, --classes says %d", o->in, info->classes,
+                     o->classes);
+        in->count = info->count;
+        in->classes = info->classes;
+        in->labels = cbd_image_store_labels(in->store);
+    } else {
+        if (cbd_manifest_read(o->in, o->classes, &in->manifest, err, sizeof err) != 0)
+            cbd_fail(CBD_EXIT_USAGE, "%s", err);
+        in->count = in->manifest.count;
+        in->classes = in->manifest.classes;
+        in->manifest_labels = cbd_malloc((size_t)in->count * sizeof *in->manifest_labels);
+        for (int64_t i = 0; i < in->count; i++) in->manifest_labels[i] = in->manifest.entries[i].label;
+        in->labels = in->manifest_labels;
+    }
+    if (in->classes < 2)
+        cbd_fail(CBD_EXIT_USAGE, "%s: a long tail needs at least 2 classes, found %d", o->in, in->classes);
+    if (o->class_names) {
+        if (cbd_class_names_read(o->class_names, in->classes, &in->names, err, sizeof err) < 0)
+            cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    } else if (in->store && cbd_image_store_class_name(in->store, 0)) {
+        in->names = cbd_calloc((size_t)in->classes, sizeof *in->names);
+        for (int c = 0; c < in->classes; c++)
+            in->names[c] = cbd_strdup(cbd_image_store_class_name(in->store, c));
+    }
+}
+
+static void free_input(input *in) {
+    cbd_image_store_close(in->store);
+    free(in->manifest_labels);
+    cbd_manifest_free(&in->manifest);
+    cbd_class_names_free(in->names, in->classes);
+}
+
+/* ---- selection ------------------------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t key;
+    int64_t index;  /* in the input */
+} candidate;
+
+static int by_key(const void *a, const void *b) {
+    const candidate *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Marks keep[i] for the images kept; kept[c] holds how many per class. */
+static void select_images(const options *o, const input *in, const int64_t *kept, uint8_t *keep) {
+    int64_t *seen = cbd_calloc((size_t)in->classes, sizeof *seen);
+    candidate *all = cbd_malloc((size_t)in->count * sizeof *all);
+    int64_t *first = cbd_calloc((size_t)in->classes + 1, sizeof *first);
+    for (int64_t i = 0; i < in->count; i++) first[in->labels[i] + 1]++;
+    for (int c = 0; c < in->classes; c++) first[c + 1] += first[c];
+    for (int64_t i = 0; i < in->count; i++) {
+        const int c = in->labels[i];
+        const int64_t k = seen[c]++;
+        cbd_philox_block r = cbd_rng_block(o->seed, STREAM_SELECT, (uint64_t)k, (uint32_t)c);
+        all[first[c] + k] = (candidate){((uint64_t)r.v[0] << 32) | r.v[1], i};
+    }
+    for (int c = 0; c < in->classes; c++) {
+        candidate *group = all + first[c];
+        qsort(group, (size_t)(first[c + 1] - first[c]), sizeof *group, by_key);
+        for (int64_t k = 0; k < kept[c]; k++) keep[group[k].index] = 1;
+    }
+    free(first);
+    free(all);
+    free(seen);
+}
+
+/* Caps the targets by what each class has; warns about the capped ones. */
+static void cap_counts(const input *in, const int64_t *wanted, int64_t *kept) {
+    int64_t *available = cbd_calloc((size_t)in->classes, sizeof *available);
+    for (int64_t i = 0; i < in->count; i++) available[in->labels[i]]++;
+    for (int c = 0; c < in->classes; c++) {
+        kept[c] = wanted[c] < 1 ? 1 : wanted[c];
+        if (kept[c] <= available[c]) continue;
+        cbd_warn("class %d%s%s%s has %" PRId64 " images, fewer than the %" PRId64
+                 " asked: keeping all of them",
+                 c, in->names ? " (" : "", in->names ? in->names[c] : "", in->names ? ")" : "", available[c],
+                 kept[c]);
+        kept[c] = available[c];
+    }
+    free(available);
+}
+
+/* ---- output ------------------------------------------------------------------------------------ */
+
+static void describe(const options *o, const input *in, char *out, size_t out_len) {
+    char hex[17];
+    cbd_digest_hex(in->store ? cbd_image_store_get_info(in->store)->manifest_digest : in->manifest.digest,
+                   hex);
+    if (o->profile == PROFILE_EXP)
+        snprintf(out, out_len,
+                 "make-lt: exp profile, imbalance %g, n_max %d, seed %" PRIu64 "\nfrom %s (%" PRId64
+                 " images, digest %s)",
+                 o->imbalance, o->n_max, o->seed, o->in, in->count, hex);
+    else
+        snprintf(out, out_len,
+                 "make-lt: pareto profile (alpha %g), imbalance %g, n_max %d, seed %" PRIu64
+                 "\nfrom %s (%" PRId64 " images, digest %s)",
+                 o->alpha, o->imbalance, o->n_max, o->seed, o->in, in->count, hex);
+}
+
+static uint64_t write_manifest(const options *o, const input *in, const uint8_t *keep, int64_t total) {
+    char err[1024], comment[1400];
+    cbd_manifest_entry *entries = cbd_malloc((size_t)total * sizeof *entries);
+    int64_t n = 0;
+    for (int64_t i = 0; i < in->count; i++)
+        if (keep[i]) entries[n++] = in->manifest.entries[i];
+    describe(o, in, comment, sizeof comment);
+    if (cbd_manifest_write(o->out, entries, n, comment, err, sizeof err) != 0)
+        cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+    uint64_t digest = cbd_manifest_digest(entries, n);
+    free(entries);
+    return digest;
+}
+
+static uint64_t write_store(const options *o, const input *in, const uint8_t *keep) {
+    char err[1024], fallback[64];
+    const cbd_image_store_info *info = cbd_image_store_get_info(in->store);
+    cbd_image_store_spec spec = {info->classes, info->channels, info->height, info->width,
+                                 (const char *const *)in->names, o->in};
+    cbd_image_store_writer *w = cbd_image_store_create(o->out, &spec, err, sizeof err);
+    if (!w) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+    cbd_image img = {0};
+    for (int64_t i = 0; i < in->count; i++) {
+        if (!keep[i]) continue;
+        const char *path = cbd_image_store_image_path(in->store, i);
+        if (!path) snprintf(fallback, sizeof fallback, "#%" PRId64, i);
+        if (cbd_image_store_read_image(in->store, i, &img, err, sizeof err) != 0) {
+            cbd_image_store_abort(w);
+            cbd_fail(CBD_EXIT_USAGE, "%s", err);
+        }
+        if (cbd_image_store_append(w, &img, in->labels[i], path ? path : fallback, err, sizeof err) != 0) {
+            cbd_image_store_abort(w);
+            cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+        }
+    }
+    cbd_image_free(&img);
+    uint64_t digest = 0;
+    if (cbd_image_store_finish(w, &digest, err, sizeof err) != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+    return digest;
+}
+
+int main(int argc, char **argv) {
+    options o;
+    input in;
+    char err[1024], hex[17];
+    parse_args(argc, argv, &o);
+    load_input(&o, &in);
+    int64_t *wanted = cbd_malloc((size_t)in.classes * sizeof *wanted);
+    int64_t *kept = cbd_malloc((size_t)in.classes * sizeof *kept);
+    if (o.profile == PROFILE_EXP) exp_counts(&o, in.classes, wanted);
+    else pareto_counts(&o, in.classes, wanted);
+    cap_counts(&in, wanted, kept);
+    uint8_t *keep = cbd_calloc((size_t)in.count, 1);
+    select_images(&o, &in, kept, keep);
+    int64_t total = 0;
+    for (int c = 0; c < in.classes; c++) total += kept[c];
+    uint64_t digest = in.store ? write_store(&o, &in, keep) : write_manifest(&o, &in, keep, total);
+    if (o.counts && cbd_class_counts_write(o.counts, (const char *const *)in.names, kept, in.classes, err,
+                                           sizeof err) != 0)
+        cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+    cbd_digest_hex(digest, hex);
+    cbd_log("make-lt: %s: %" PRId64 " of %" PRId64 " images, %d classes, %" PRId64 " (class 0) .. %" PRId64
+            " (class %d), digest %s",
+            o.out, total, in.count, in.classes, kept[0], kept[in.classes - 1], in.classes - 1, hex);
+    free(keep);
+    free(kept);
+    free(wanted);
+    free_input(&in);
+    return CBD_EXIT_OK;
+}
