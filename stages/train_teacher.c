@@ -146,12 +146,14 @@ int main(int argc, char **argv) {
     cbd_dataset *train = cbd_stage_open_dataset(&cfg, "train", cfg.data.train, cfg.data.classes);
     const int classes = cbd_dataset_classes(train);
     cbd_dataset *val = cbd_stage_open_dataset(&cfg, "val", cfg.data.val, classes);
+    cbd_dataset *test = cbd_stage_open_dataset(&cfg, "test", cfg.data.test, classes);
     job.config_digest = teacher_digest(&cfg, t, cbd_dataset_digest(train));
 
     if (!force && up_to_date(job.final_path, job.config_digest, t->epochs)) {
         if (!quiet) cbd_log("teacher %s is up to date: %s", t->name, job.final_path);
         cbd_dataset_close(train);
         if (val) cbd_dataset_close(val);
+        if (test) cbd_dataset_close(test);
         return CBD_EXIT_OK;
     }
     const int have_resume = cbd_file_exists(job.resume_path);
@@ -185,8 +187,9 @@ int main(int argc, char **argv) {
     snprintf(job.device, sizeof job.device, "%s", cbd_config_device_name(&cfg));
     job.quiet = quiet;
 
-    int rc = cbd_train_run(&job, train, val, resume);
+    int rc = cbd_train_run(&job, train, val, test, resume);
     cbd_dataset_close(train);
     if (val) cbd_dataset_close(val);
+    if (test) cbd_dataset_close(test);
     return rc;
 }

@@ -283,7 +283,7 @@ static int train_epoch(run_state *r, int64_t epoch, int64_t steps_per_epoch, con
 }
 
 int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_dataset *val,
-                  int resume) {
+                  const cbd_dataset *test, int resume) {
     run_state r;
     memset(&r, 0, sizeof r);
     r.job = job;
@@ -354,6 +354,16 @@ int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_
             }
             unlink(job->resume_path);
             run_log(&r, "%s: wrote %s", job->label, job->final_path);
+            double top1, mean_class;
+            if (test && cbd_evaluate_accuracy(&r.model, test, &job->eval_views, job->batch_size, job->workers,
+                                              job->on_bad_image, &top1, &mean_class, err, sizeof err) != 0) {
+                cbd_log("cbd: error: %s", err);
+                rc = CBD_EXIT_FAILURE;
+                break;
+            }
+            if (test)
+                run_log(&r, "%s: test top-1 %.2f%%, mean per-class accuracy %.2f%% (%lld images)", job->label,
+                        100.0 * top1, 100.0 * mean_class, (long long)cbd_dataset_count(test));
         }
     }
     run_free(&r);

@@ -38,11 +38,12 @@ typedef struct {
     char final_path[4200], resume_path[4200], metrics_path[4200], log_path[4200];
 } cbd_train_job;
 
-/* Trains; with `resume`, continues from job->resume_path. Returns an exit
- * code (CBD_EXIT_OK, CBD_EXIT_FAILURE, CBD_EXIT_USAGE) and prints its own
- * messages. */
+/* Trains; with `resume`, continues from job->resume_path. val (optional) is
+ * evaluated after every epoch, test (optional) once at the end. Returns an
+ * exit code (CBD_EXIT_OK, CBD_EXIT_FAILURE, CBD_EXIT_USAGE) and prints its
+ * own messages. */
 int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_dataset *val,
-                  int resume);
+                  const cbd_dataset *test, int resume);
 
 /* Top-1 accuracy of the model on every image of ds (center views, evaluation
  * mode), and the mean of per-class accuracies. */
