@@ -63,6 +63,10 @@ void cbd_stage_train_views(const cbd_config *cfg, int color, cbd_augment_config 
     v->noise_sigma = cfg->augment.noise_sigma;
 }
 
+void cbd_stage_store_views(const cbd_config *cfg, cbd_augment_config *out) {
+    cbd_stage_train_views(cfg, 0, out);
+}
+
 void cbd_stage_eval_views(const cbd_config *cfg, cbd_augment_config *v) {
     common_views(cfg, v);
     v->crop = CBD_CROP_NONE;

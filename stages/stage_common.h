@@ -19,6 +19,10 @@ void cbd_stage_model_config(const cbd_config *cfg, const char *arch, int classes
 /* Training views (standard, or with colour augmentation) and evaluation views. */
 void cbd_stage_train_views(const cbd_config *cfg, int color, cbd_augment_config *out);
 void cbd_stage_eval_views(const cbd_config *cfg, cbd_augment_config *out);
+/* The views a feature store holds and the student is shown: the standard
+ * augmentation (no colour), keyed on the experiment seed. View s of image i
+ * is cbd_augment_view(out, image_i, cfg->experiment.seed, i, s). */
+void cbd_stage_store_views(const cbd_config *cfg, cbd_augment_config *out);
 /* Joins folder and name into out (exits when too long). */
 void cbd_stage_path(char *out, size_t len, const char *folder, const char *name);
 

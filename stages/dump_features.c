@@ -1,0 +1,306 @@
+/* cbd-dump-features: runs a trained teacher once over every training image
+ * and every view the student will see, and stores the pooled features (and
+ * logits) in a feature store.
+ *
+ *   cbd-dump-features --config ini/tiny.ini --teacher t1 [--force] [--set S.KEY=VALUE]
+ *
+ * Reads <output_dir>/teachers/NAME.ckpt.h5, writes <output_dir>/features/NAME.h5
+ * (under NAME.h5.partial until every view is done; a killed dump resumes from
+ * the views it finished). View s of image i is
+ * augment(image_i, rng(experiment seed, i, s)) with the student's (standard)
+ * augmentation: the k-th time the student draws image i it shows view k mod S
+ * and reads row (k mod S, i). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nn/log.h"
+#include "nn/threads.h"
+#include "stages/config.h"
+#include "stages/loader.h"
+#include "stages/progress.h"
+#include "stages/stage_common.h"
+#include "store/checkpoint.h"
+#include "store/digest.h"
+#include "store/feature_store.h"
+#include "store/fsutil.h"
+
+#define MAX_OVERRIDES 64
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: cbd-dump-features --config FILE --teacher NAME [options]\n"
+            "  --config FILE      experiment INI (see ini/README.md)\n"
+            "  --teacher NAME     whose features to store (its checkpoint must exist)\n"
+            "  --force            dump again even if the store is up to date; discard a partial one\n"
+            "  --set S.KEY=VALUE  override a config value (repeatable)\n"
+            "  --quiet            no progress output\n"
+            "  --help             this text\n"
+            "exit status: 0 done or up to date, 1 failure, 2 bad usage, configuration or input file\n");
+}
+
+static uint64_t file_digest(const char *path) {
+    char err[512];
+    size_t len = 0;
+    char *bytes = cbd_read_file(path, &len, err, sizeof err);
+    if (!bytes) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    uint64_t h = cbd_fnv1a64(bytes, len);
+    free(bytes);
+    return h;
+}
+
+/* The store at `path` holds exactly what this run would write. */
+static int store_up_to_date(const char *path, const cbd_feature_store_spec *want, const int32_t *labels) {
+    if (!cbd_file_exists(path)) return 0;
+    cbd_feature_store_expect expect = {.n = want->n, .d = want->d, .classes = want->classes,
+                                       .views = want->views, .labels = labels,
+                                       .manifest_digest = want->manifest_digest};
+    char err[1024];
+    cbd_feature_store *fs = cbd_feature_store_open(path, &expect, 0, err, sizeof err);
+    if (!fs) return 0;
+    const cbd_feature_store_spec *have = cbd_feature_store_spec_of(fs);
+    int same = have->dtype == want->dtype && have->has_logits == want->has_logits &&
+               have->teacher_checkpoint_digest == want->teacher_checkpoint_digest &&
+               have->experiment_seed == want->experiment_seed &&
+               strcmp(have->augmentation, want->augmentation) == 0 && strcmp(have->teacher, want->teacher) == 0;
+    cbd_feature_store_close(fs);
+    return same;
+}
+
+typedef struct {
+    cbd_model *model;
+    cbd_loader *loader;
+    cbd_feature_writer *writer;
+    const cbd_augment_config *views;
+    int batch_size;
+    float *x, *features, *logits; /* x: backend memory; features, logits: host */
+    int has_logits;
+    double forward_seconds;
+    int64_t images_done, images_total;
+    cbd_progress *bar;
+} dump_state;
+
+/* Runs the teacher over every image for one view (view < 0: the center) and
+ * writes the rows. Returns 0 or -1 (message printed). */
+static int dump_view(dump_state *st, int64_t n, int view, const int64_t *order, uint32_t *view_ids) {
+    cbd_backend *be = st->model->be;
+    const int d = cbd_model_feature_dim(st->model), classes = st->model->cfg.classes;
+    const cbd_augment_config *v = st->views;
+    const size_t image_floats = (size_t)v->out_channels * v->out_size * v->out_size;
+    for (int64_t i = 0; i < n; i++) view_ids[i] = view < 0 ? 0 : (uint32_t)view;
+    cbd_loader_begin(st->loader, order, view_ids, n);
+    const cbd_batch *b;
+    char err[1024];
+    while ((b = cbd_loader_next(st->loader)) != NULL) {
+        be->ops.upload(be, st->x, b->images, (size_t)b->count * image_floats * sizeof(float));
+        cbd_tensor x = {st->x, b->count, v->out_channels, v->out_size, v->out_size};
+        const double t0 = cbd_now();
+        cbd_model_forward(st->model, &x, 0);
+        be->ops.download(be, st->features, cbd_model_feature(st->model), (size_t)b->count * d * sizeof(float));
+        if (st->has_logits)
+            be->ops.download(be, st->logits, st->model->logits, (size_t)b->count * classes * sizeof(float));
+        st->forward_seconds += cbd_now() - t0;
+        if (cbd_feature_writer_write(st->writer, view, b->indices[0], b->count, st->features,
+                                     st->has_logits ? st->logits : NULL, err, sizeof err) != 0) {
+            cbd_log("cbd: error: %s", err);
+            return -1;
+        }
+        st->images_done += b->count;
+        char extra[64];
+        snprintf(extra, sizeof extra, "%.0f img/s",
+                 st->images_done / (cbd_now() - st->bar->started));
+        cbd_progress_update(st->bar, st->images_done, extra);
+    }
+    if (cbd_loader_error(st->loader)) {
+        cbd_log("cbd: error: %s", cbd_loader_error(st->loader));
+        return -1;
+    }
+    if (cbd_loader_skipped(st->loader) > 0) {
+        cbd_log("cbd: error: %lld images could not be read: a feature store needs every image "
+                "([data] on_bad_image = skip does not apply to dumps)",
+                (long long)cbd_loader_skipped(st->loader));
+        return -1;
+    }
+    if (cbd_feature_writer_mark_done(st->writer, view, err, sizeof err) != 0) {
+        cbd_log("cbd: error: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *config_path = NULL, *teacher_name = NULL;
+    const char *overrides[MAX_OVERRIDES];
+    int n_overrides = 0, force = 0, quiet = 0;
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"teacher", required_argument, 0, 't'},
+        {"force", no_argument, 0, 'f'},        {"set", required_argument, 0, 's'},
+        {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 't': teacher_name = optarg; break;
+        case 'f': force = 1; break;
+        case 'q': quiet = 1; break;
+        case 's':
+            if (n_overrides == MAX_OVERRIDES) cbd_fail(CBD_EXIT_USAGE, "at most %d --set options", MAX_OVERRIDES);
+            overrides[n_overrides++] = optarg;
+            break;
+        case 'h': usage(stdout); return CBD_EXIT_OK;
+        default: usage(stderr); return CBD_EXIT_USAGE;
+        }
+    }
+    if (optind != argc || !config_path || !teacher_name) {
+        usage(stderr);
+        return CBD_EXIT_USAGE;
+    }
+    static cbd_config cfg;
+    char err[2048];
+    if (cbd_config_load(&cfg, config_path, overrides, n_overrides, err, sizeof err) != 0)
+        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    const cbd_teacher_config *t = cbd_config_teacher(&cfg, teacher_name);
+    if (!t) cbd_fail(CBD_EXIT_USAGE, "%s has no [teacher.%s]", config_path, teacher_name);
+    cbd_threads_set(cfg.experiment.threads);
+
+    char teachers[4200], folder[4200], name[160], ckpt_path[4200], store_path[4200];
+    cbd_stage_path(teachers, sizeof teachers, cfg.experiment.output_dir, "teachers");
+    snprintf(name, sizeof name, "%s.ckpt.h5", t->name);
+    cbd_stage_path(ckpt_path, sizeof ckpt_path, teachers, name);
+    if (!cbd_file_exists(ckpt_path))
+        cbd_fail(CBD_EXIT_USAGE, "%s does not exist: train the teacher first (cbd-train-teacher --config %s "
+                                 "--teacher %s)", ckpt_path, config_path, t->name);
+    cbd_stage_path(folder, sizeof folder, cfg.experiment.output_dir, "features");
+    if (cbd_mkdir_p(folder, err, sizeof err) != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+    snprintf(name, sizeof name, "%s.h5", t->name);
+    cbd_stage_path(store_path, sizeof store_path, folder, name);
+
+    cbd_dataset *train = cbd_stage_open_dataset(&cfg, "train", cfg.data.train, cfg.data.classes);
+    const int64_t n = cbd_dataset_count(train);
+    const int classes = cbd_dataset_classes(train);
+
+    cbd_checkpoint_meta meta;
+    if (cbd_checkpoint_read_meta(ckpt_path, &meta, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    if (meta.classes != classes || meta.in_channels != cfg.data.channels)
+        cbd_fail(CBD_EXIT_USAGE, "%s has %d classes and %d input channels; the training data has %d and %d",
+                 ckpt_path, meta.classes, meta.in_channels, classes, cfg.data.channels);
+    cbd_model_config model_cfg;
+    cbd_checkpoint_meta_to_config(&meta, &model_cfg);
+    cbd_augment_config views, center;
+    cbd_stage_store_views(&cfg, &views);
+    cbd_stage_eval_views(&cfg, &center);
+
+    cbd_feature_store_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.n = n;
+    spec.classes = classes;
+    spec.views = cfg.features.views;
+    spec.dtype = cfg.features.dtype == CBD_FEATURE_FLOAT16 ? CBD_STORE_FLOAT16 : CBD_STORE_FLOAT32;
+    spec.has_logits = cfg.features.logits;
+    spec.manifest_digest = cbd_dataset_digest(train);
+    spec.teacher_checkpoint_digest = file_digest(ckpt_path);
+    spec.experiment_seed = cfg.experiment.seed;
+    snprintf(spec.teacher, sizeof spec.teacher, "%s", t->name);
+    cbd_augment_config_describe(&views, spec.augmentation, sizeof spec.augmentation);
+
+    char device_err[256];
+    cbd_backend *be = cbd_backend_create(cbd_config_device_name(&cfg), device_err, sizeof device_err);
+    if (!be) cbd_fail(CBD_EXIT_USAGE, "%s", device_err);
+    cbd_model model;
+    if (cbd_model_create(&model, be, &model_cfg, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    if (cbd_checkpoint_load(ckpt_path, &model_cfg, &model.params, NULL, err, sizeof err) != 0)
+        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    spec.d = cbd_model_feature_dim(&model);
+
+    if (!force && store_up_to_date(store_path, &spec, cbd_dataset_labels(train))) {
+        if (!quiet) cbd_log("features of teacher %s are up to date: %s", t->name, store_path);
+        return CBD_EXIT_OK;
+    }
+    char partial[4300];
+    snprintf(partial, sizeof partial, "%s.partial", store_path);
+    if (force) unlink(partial);
+    int resumed = 0;
+    cbd_feature_writer *writer = cbd_feature_writer_open(store_path, &spec, cbd_dataset_labels(train), &resumed,
+                                                         err, sizeof err);
+    if (!writer && cbd_file_exists(partial)) {
+        cbd_warn("%s; starting the dump over", err);
+        unlink(partial);
+        writer = cbd_feature_writer_open(store_path, &spec, cbd_dataset_labels(train), &resumed, err, sizeof err);
+    }
+    if (!writer) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+
+    const int batch = cfg.features.batch_size;
+    cbd_loader_config lc = {.dataset = train, .augment = &views, .batch_size = batch,
+                            .workers = cfg.data.workers, .seed = cfg.experiment.seed, .center = 0,
+                            .on_bad_image = CBD_BAD_IMAGE_FAIL};
+    cbd_loader *loader = cbd_loader_create(&lc, err, sizeof err);
+    cbd_loader_config cc = lc;
+    cc.augment = &center;
+    cc.center = 1;
+    cbd_loader *center_loader = loader ? cbd_loader_create(&cc, err, sizeof err) : NULL;
+    if (!loader || !center_loader) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+
+    int64_t *order = cbd_malloc((size_t)n * sizeof *order);
+    uint32_t *view_ids = cbd_malloc((size_t)n * sizeof *view_ids);
+    for (int64_t i = 0; i < n; i++) order[i] = i;
+    dump_state st = {.model = &model, .writer = writer, .batch_size = batch, .has_logits = spec.has_logits};
+    st.x = be->ops.alloc(be, (size_t)batch * views.out_channels * views.out_size * views.out_size * sizeof(float));
+    st.features = cbd_malloc((size_t)batch * spec.d * sizeof(float));
+    st.logits = cbd_malloc((size_t)batch * classes * sizeof(float));
+    int todo = 0;
+    for (int s = -1; s < spec.views; s++) todo += !cbd_feature_writer_view_done(writer, s);
+    st.images_total = (int64_t)todo * n;
+    cbd_progress bar;
+    char label[96];
+    snprintf(label, sizeof label, "features %s", t->name);
+    cbd_progress_begin(&bar, stderr, quiet, label, st.images_total);
+    st.bar = &bar;
+    if (!quiet)
+        cbd_log("features %s: %lld images x (%d views + center), d = %d, %s%s, %s%s", t->name, (long long)n,
+                spec.views, spec.d, spec.dtype == CBD_STORE_FLOAT16 ? "float16" : "float32",
+                spec.has_logits ? " with logits" : "", store_path,
+                todo < spec.views + 1 ? " (resuming)" : "");
+    const double started = cbd_now();
+    int rc = CBD_EXIT_OK;
+    for (int s = 0; s < spec.views && rc == CBD_EXIT_OK; s++) {
+        if (cbd_feature_writer_view_done(writer, s)) continue;
+        st.loader = loader;
+        st.views = &views;
+        if (dump_view(&st, n, s, order, view_ids) != 0) rc = CBD_EXIT_FAILURE;
+    }
+    if (rc == CBD_EXIT_OK && !cbd_feature_writer_view_done(writer, -1)) {
+        st.loader = center_loader;
+        st.views = &center;
+        if (dump_view(&st, n, -1, order, view_ids) != 0) rc = CBD_EXIT_FAILURE;
+    }
+    cbd_progress_end(&bar);
+    const double seconds = cbd_now() - started;
+    if (rc == CBD_EXIT_OK) {
+        if (cbd_feature_writer_finish(writer, err, sizeof err) != 0) {
+            cbd_log("cbd: error: %s", err);
+            cbd_feature_writer_close(writer);
+            rc = CBD_EXIT_FAILURE;
+        } else if (!quiet && st.images_done > 0) {
+            cbd_log("features %s: wrote %s: %lld images in %.1f s, %.0f img/s; the teacher's inference alone "
+                    "%.0f img/s (dump / inference %.2f)",
+                    t->name, store_path, (long long)st.images_done, seconds, st.images_done / seconds,
+                    st.images_done / st.forward_seconds, st.forward_seconds / seconds);
+        }
+    } else {
+        cbd_feature_writer_close(writer);
+    }
+    cbd_loader_destroy(loader);
+    cbd_loader_destroy(center_loader);
+    be->ops.release(be, st.x);
+    free(st.features);
+    free(st.logits);
+    free(order);
+    free(view_ids);
+    cbd_model_free(&model);
+    cbd_backend_destroy(be);
+    cbd_dataset_close(train);
+    return rc;
+}
