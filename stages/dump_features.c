@@ -41,13 +41,20 @@ static void usage(FILE *out) {
             "exit status: 0 done or up to date, 1 failure, 2 bad usage, configuration or input file\n");
 }
 
-static uint64_t file_digest(const char *path) {
-    char err[512];
-    size_t len = 0;
-    char *bytes = cbd_read_file(path, &len, err, sizeof err);
-    if (!bytes) cbd_fail(CBD_EXIT_USAGE, "%s", err);
-    uint64_t h = cbd_fnv1a64(bytes, len);
-    free(bytes);
+/* Digest of a loaded teacher: every value of its parameter table (weights
+ * and batch norm statistics, not the optimizer state), so the same teacher
+ * trained twice gives the same digest whatever its file's bytes. */
+static uint64_t teacher_digest(const cbd_model *m) {
+    const cbd_params *p = &m->params;
+    float *host = cbd_malloc(p->total * sizeof(float));
+    p->be->ops.download(p->be, host, p->values, p->total * sizeof(float));
+    uint64_t h = CBD_FNV1A64_INIT;
+    for (int i = 0; i < p->count; i++) {
+        const cbd_param_entry *e = &p->entries[i];
+        h = cbd_fnv1a64_update(h, e->name, strlen(e->name));
+        h = cbd_fnv1a64_update(h, host + e->offset, e->count * sizeof(float));
+    }
+    free(host);
     return h;
 }
 
@@ -201,7 +208,6 @@ int main(int argc, char **argv) {
     spec.dtype = cfg.features.dtype == CBD_FEATURE_FLOAT16 ? CBD_STORE_FLOAT16 : CBD_STORE_FLOAT32;
     spec.has_logits = cfg.features.logits;
     spec.manifest_digest = cbd_dataset_digest(train);
-    spec.teacher_checkpoint_digest = file_digest(ckpt_path);
     spec.experiment_seed = cfg.experiment.seed;
     snprintf(spec.teacher, sizeof spec.teacher, "%s", t->name);
     cbd_augment_config_describe(&views, spec.augmentation, sizeof spec.augmentation);
@@ -214,6 +220,7 @@ int main(int argc, char **argv) {
     if (cbd_checkpoint_load(ckpt_path, &model_cfg, &model.params, NULL, err, sizeof err) != 0)
         cbd_fail(CBD_EXIT_USAGE, "%s", err);
     spec.d = cbd_model_feature_dim(&model);
+    spec.teacher_checkpoint_digest = teacher_digest(&model);
 
     if (!force && store_up_to_date(store_path, &spec, cbd_dataset_labels(train))) {
         if (!quiet) cbd_log("features of teacher %s are up to date: %s", t->name, store_path);

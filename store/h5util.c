@@ -391,6 +391,7 @@ int cbd_h5_write_f32(cbd_h5_ctx *c, hid_t loc, const char *path, int ndim, const
     CBD_H5_CHECK(c, dcpl = H5Pcreate(H5P_DATASET_CREATE), "cannot create dataset properties for '%s'",
                  path);
     CBD_H5_CHECK(c, H5Pset_chunk(dcpl, ndim, dims), "cannot set the chunk shape of dataset '%s'", path);
+    CBD_H5_CHECK(c, H5Pset_obj_track_times(dcpl, 0), "cannot turn off times of dataset '%s'", path);
     CBD_H5_CHECK(c, H5Pset_fletcher32(dcpl), "cannot add the Fletcher32 filter to dataset '%s'", path);
     CBD_H5_CHECK(c, dset = H5Dcreate2(loc, path, H5T_IEEE_F32LE, space, lcpl, dcpl, H5P_DEFAULT),
                  "cannot create dataset '%s'", path);
