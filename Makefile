@@ -2,7 +2,7 @@
 #   make                       install what is missing, build, run the default experiment (ini/tiny.ini)
 #   make test                  build and run the test suite
 #   make EXP=ini/X.ini         run experiment X's stages (only what is out of date)
-#   make EXP=ini/X.ini teachers   stop after a stage (teachers, features); make -j2 runs teachers in parallel
+#   make EXP=ini/X.ini teachers   stop after a stage (teachers, features, student, eval); make -j2 runs teachers in parallel
 #   make bench                 engine speed; make sanity: does this build learn?
 BUILD       ?= build
 CMAKE_FLAGS ?=
@@ -11,7 +11,7 @@ EXP         ?= ini/tiny.ini
 BIN         := $(BUILD)/bin
 PLAN        := $(BUILD)/plans/$(basename $(notdir $(EXP))).mk
 
-.PHONY: all deps configure build test bench sanity clean pipeline teachers features plan
+.PHONY: all deps configure build test bench sanity clean pipeline teachers features student eval plan
 
 all: pipeline
 
@@ -43,7 +43,7 @@ plan: build
 pipeline: plan
 	@$(MAKE) --no-print-directory -f $(PLAN) BIN=$(BIN) all
 
-teachers features: plan
+teachers features student eval: plan
 	@$(MAKE) --no-print-directory -f $(PLAN) BIN=$(BIN) $@
 
 clean:

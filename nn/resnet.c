@@ -28,6 +28,11 @@ const cbd_resnet_arch *cbd_resnet_arch_find(const char *name) {
     return NULL;
 }
 
+int cbd_resnet_arch_feature_dim(const cbd_resnet_arch *arch) {
+    if (arch->family == CBD_RESNET_CIFAR) return 64;
+    return arch->bottleneck ? 2048 : 512;
+}
+
 const char *cbd_resnet_arch_names(void) {
     return "resnet20, resnet32, resnet44, resnet56, resnet110, resnet18, resnet34, resnet50, "
            "resnet101, resnet152";

@@ -27,6 +27,8 @@ typedef struct {
 
 /* Looks up an architecture by name; NULL when unknown. */
 const cbd_resnet_arch *cbd_resnet_arch_find(const char *name);
+/* Size d of the pooled feature of an architecture (64, 512 or 2048). */
+int cbd_resnet_arch_feature_dim(const cbd_resnet_arch *arch);
 /* "resnet20, resnet32, ..." for messages. */
 const char *cbd_resnet_arch_names(void);
 

@@ -3,7 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "nn/log.h"
+#include "store/checkpoint.h"
+#include "store/fsutil.h"
 
 cbd_dataset *cbd_stage_open_dataset(const cbd_config *cfg, const char *which, const char *path,
                                     int classes) {
@@ -75,4 +79,34 @@ void cbd_stage_eval_views(const cbd_config *cfg, cbd_augment_config *v) {
 void cbd_stage_path(char *out, size_t len, const char *folder, const char *name) {
     int n = snprintf(out, len, "%s/%s", folder, name);
     if (n < 0 || (size_t)n >= len) cbd_fail(CBD_EXIT_USAGE, "path too long: %s/%s", folder, name);
+}
+
+int cbd_stage_check_outputs(const char *final_path, const char *resume_path, uint64_t digest, int epochs,
+                            int force, int *resume, int quiet, const char *what) {
+    if (!force && cbd_file_exists(final_path)) {
+        cbd_checkpoint_meta meta;
+        char err[1024];
+        if (cbd_checkpoint_read_meta(final_path, &meta, err, sizeof err) == 0 && meta.config_digest == digest &&
+            meta.epoch == epochs) {
+            if (!quiet) cbd_log("%s is up to date: %s", what, final_path);
+            return CBD_EXIT_OK;
+        }
+    }
+    const int have_resume = cbd_file_exists(resume_path);
+    if (force && have_resume) unlink(resume_path);
+    if (!force && have_resume && !*resume)
+        cbd_fail(CBD_EXIT_USAGE, "%s exists (an unfinished run): pass --resume to continue it or --force to "
+                                 "start over", resume_path);
+    if (*resume && !have_resume) *resume = 0; /* nothing to continue: a fresh start */
+    return -1;
+}
+
+void cbd_stage_write_config(const cbd_config *cfg, const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        cbd_warn("cannot write %s", path);
+        return;
+    }
+    cbd_config_write(cfg, f);
+    if (fclose(f) != 0) cbd_warn("cannot write %s", path);
 }

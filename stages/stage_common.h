@@ -4,6 +4,7 @@
 #define CBD_STAGE_COMMON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nn/model.h"
 #include "stages/augment.h"
@@ -23,6 +24,15 @@ void cbd_stage_eval_views(const cbd_config *cfg, cbd_augment_config *out);
  * augmentation (no colour), keyed on the experiment seed. View s of image i
  * is cbd_augment_view(out, image_i, cfg->experiment.seed, i, s). */
 void cbd_stage_store_views(const cbd_config *cfg, cbd_augment_config *out);
+/* Before a training stage writes `final_path`: returns CBD_EXIT_OK when it
+ * is up to date (same digest, all epochs; not with force), or -1 to go on.
+ * Refuses (exits 2) when an unfinished run's resume checkpoint exists and
+ * neither resume nor force was asked; force discards it; resume without a
+ * resume checkpoint becomes a fresh start (*resume = 0). */
+int cbd_stage_check_outputs(const char *final_path, const char *resume_path, uint64_t digest, int epochs,
+                            int force, int *resume, int quiet, const char *what);
+/* Writes the resolved configuration beside a stage's outputs (a warning on failure). */
+void cbd_stage_write_config(const cbd_config *cfg, const char *path);
 /* Joins folder and name into out (exits when too long). */
 void cbd_stage_path(char *out, size_t len, const char *folder, const char *name);
 

@@ -65,24 +65,6 @@ static uint64_t teacher_digest(const cbd_config *cfg, const cbd_teacher_config *
     return cbd_fnv1a64(text, strlen(text));
 }
 
-static int up_to_date(const char *path, uint64_t digest, int epochs) {
-    if (!cbd_file_exists(path)) return 0;
-    cbd_checkpoint_meta meta;
-    char err[1024];
-    if (cbd_checkpoint_read_meta(path, &meta, err, sizeof err) != 0) return 0;
-    return meta.config_digest == digest && meta.epoch == epochs;
-}
-
-static void write_resolved_config(const cbd_config *cfg, const char *path) {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        cbd_warn("cannot write %s", path);
-        return;
-    }
-    cbd_config_write(cfg, f);
-    fclose(f);
-}
-
 int main(int argc, char **argv) {
     const char *config_path = NULL, *teacher_name = NULL;
     const char *overrides[MAX_OVERRIDES];
@@ -149,23 +131,20 @@ int main(int argc, char **argv) {
     cbd_dataset *test = cbd_stage_open_dataset(&cfg, "test", cfg.data.test, classes);
     job.config_digest = teacher_digest(&cfg, t, cbd_dataset_digest(train));
 
-    if (!force && up_to_date(job.final_path, job.config_digest, t->epochs)) {
-        if (!quiet) cbd_log("teacher %s is up to date: %s", t->name, job.final_path);
+    char what[96];
+    snprintf(what, sizeof what, "teacher %s", t->name);
+    int rc = cbd_stage_check_outputs(job.final_path, job.resume_path, job.config_digest, t->epochs, force, &resume,
+                                     quiet, what);
+    if (rc >= 0) {
         cbd_dataset_close(train);
         if (val) cbd_dataset_close(val);
         if (test) cbd_dataset_close(test);
-        return CBD_EXIT_OK;
+        return rc;
     }
-    const int have_resume = cbd_file_exists(job.resume_path);
-    if (force && have_resume) unlink(job.resume_path);
-    if (!force && have_resume && !resume)
-        cbd_fail(CBD_EXIT_USAGE, "%s exists (an unfinished run): pass --resume to continue it or --force "
-                                 "to start over", job.resume_path);
-    if (resume && !have_resume) resume = 0; /* nothing to continue: a fresh start */
     snprintf(name, sizeof name, "%s.config.ini", t->name);
     char config_copy[4200];
     cbd_stage_path(config_copy, sizeof config_copy, folder, name);
-    write_resolved_config(&cfg, config_copy);
+    cbd_stage_write_config(&cfg, config_copy);
 
     snprintf(job.label, sizeof job.label, "teacher %s", t->name);
     cbd_stage_model_config(&cfg, t->arch, classes, &job.model);
@@ -187,7 +166,7 @@ int main(int argc, char **argv) {
     snprintf(job.device, sizeof job.device, "%s", cbd_config_device_name(&cfg));
     job.quiet = quiet;
 
-    int rc = cbd_train_run(&job, train, val, test, resume);
+    rc = cbd_train_run(&job, train, val, test, resume);
     cbd_dataset_close(train);
     if (val) cbd_dataset_close(val);
     if (test) cbd_dataset_close(test);

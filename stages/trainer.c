@@ -16,7 +16,8 @@
 #include "store/checkpoint.h"
 #include "store/fsutil.h"
 
-#define METRICS_HEADER "epoch,step,lr,loss,train_acc,val_acc,val_mean_class_acc,images_per_s,load_wait_s,seconds"
+#define METRICS_HEADER \
+    "epoch,step,lr,loss,ce,distill,cos_to_target,train_acc,val_acc,val_mean_class_acc,images_per_s,load_wait_s,seconds"
 
 /* Everything one run holds. */
 typedef struct {
@@ -34,6 +35,7 @@ typedef struct {
     uint32_t *views;
     FILE *log;
     cbd_metrics metrics;
+    int hooks_begun;
 } run_state;
 
 static void run_log(run_state *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -51,6 +53,7 @@ static void run_log(run_state *r, const char *fmt, ...) {
 }
 
 static void run_free(run_state *r) {
+    if (r->hooks_begun && r->job->hooks.end) r->job->hooks.end(r->job->hooks.ctx);
     if (r->loader) cbd_loader_destroy(r->loader);
     if (r->sampler_ready) cbd_sampler_free(&r->sampler);
     if (r->be) {
@@ -189,6 +192,13 @@ static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *st
         *start_epoch = load_resume(r);
         if (*start_epoch < 0) return CBD_EXIT_FAILURE;
     }
+    if (job->hooks.begin) {
+        if (job->hooks.begin(job->hooks.ctx, &r->model, err, sizeof err) != 0) {
+            cbd_log("cbd: error: %s", err);
+            return CBD_EXIT_USAGE;
+        }
+        r->hooks_begun = 1;
+    }
     if (cbd_sampler_init(&r->sampler, job->sampling, cbd_dataset_labels(train), cbd_dataset_count(train),
                          job->model.classes, job->seed, err, sizeof err) != 0) {
         cbd_log("cbd: error: %s", err);
@@ -219,10 +229,20 @@ static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *st
 }
 
 typedef struct {
-    double loss_sum;
-    int64_t seen, correct;
+    double loss_sum, ce_sum, distill_sum, cosine_sum;
+    int64_t seen, correct, cosine_seen;
     double seconds, wait;
 } epoch_totals;
+
+/* The views of an epoch's draws (default: every draw shows view `epoch`). */
+static void assign_views(run_state *r, int64_t epoch, int64_t draws) {
+    const cbd_train_hooks *h = &r->job->hooks;
+    if (h->assign_views) {
+        h->assign_views(h->ctx, epoch, r->order, draws, r->views);
+        return;
+    }
+    for (int64_t i = 0; i < draws; i++) r->views[i] = (uint32_t)epoch;
+}
 
 /* One epoch; returns 0, or an exit code. */
 static int train_epoch(run_state *r, int64_t epoch, int64_t steps_per_epoch, const cbd_lr_schedule *lr,
@@ -234,7 +254,8 @@ static int train_epoch(run_state *r, int64_t epoch, int64_t steps_per_epoch, con
     const size_t image_floats = (size_t)v->out_channels * v->out_size * v->out_size;
     const int64_t draws = steps_per_epoch * job->batch_size;
     cbd_sampler_epoch(&r->sampler, epoch, r->order);
-    for (int64_t i = 0; i < draws; i++) r->views[i] = (uint32_t)epoch;
+    assign_views(r, epoch, draws);
+    if (job->hooks.begin_epoch) job->hooks.begin_epoch(job->hooks.ctx, epoch, r->order, r->views, draws);
     cbd_loader_begin(r->loader, r->order, r->views, draws);
     memset(tot, 0, sizeof *tot);
     const double t0 = cbd_now();
@@ -251,12 +272,24 @@ static int train_epoch(run_state *r, int64_t epoch, int64_t steps_per_epoch, con
         be->ops.upload(be, r->labels, b->labels, (size_t)b->count * sizeof(int));
         cbd_tensor x = {r->x, b->count, v->out_channels, v->out_size, v->out_size};
         cbd_model_forward(&r->model, &x, 1);
-        double loss = cbd_cross_entropy(be, r->model.logits, r->labels, b->count, classes, 1.0f,
-                                        r->model.d_logits);
+        cbd_loss_parts parts = {0.0, 0.0, 0.0, NAN};
+        if (job->hooks.loss) {
+            char err[1024];
+            if (job->hooks.loss(job->hooks.ctx, &r->model, b, r->labels, &parts, err, sizeof err) != 0) {
+                cbd_progress_end(&bar);
+                cbd_log("cbd: error: %s: %s", job->label, err);
+                return CBD_EXIT_FAILURE;
+            }
+        } else {
+            parts.ce = parts.total = cbd_cross_entropy(be, r->model.logits, r->labels, b->count, classes, 1.0f,
+                                                       r->model.d_logits);
+        }
+        const double loss = parts.total;
         if (!isfinite(loss)) {
             cbd_progress_end(&bar);
-            cbd_log("cbd: error: %s: loss is %g at epoch %lld, step %lld (cross-entropy); the last "
-                    "good checkpoint is kept", job->label, loss, (long long)epoch + 1, (long long)step);
+            cbd_log("cbd: error: %s: loss is %g at epoch %lld, step %lld (cross-entropy part %g, distillation "
+                    "part %g); the last good checkpoint is kept", job->label, loss, (long long)epoch + 1,
+                    (long long)step, parts.ce, parts.distill);
             return CBD_EXIT_FAILURE;
         }
         be->ops.download(be, r->logits, r->model.logits, (size_t)b->count * classes * sizeof(float));
@@ -265,6 +298,12 @@ static int train_epoch(run_state *r, int64_t epoch, int64_t steps_per_epoch, con
         for (int i = 0; i < b->count; i++)
             tot->correct += argmax(r->logits + (size_t)i * classes, classes) == b->labels[i];
         tot->loss_sum += loss * b->count;
+        tot->ce_sum += parts.ce * b->count;
+        tot->distill_sum += parts.distill * b->count;
+        if (!isnan(parts.cosine)) {
+            tot->cosine_sum += parts.cosine * b->count;
+            tot->cosine_seen += b->count;
+        }
         tot->seen += b->count;
         step_in_epoch++;
         char extra[96];
@@ -310,7 +349,14 @@ int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_
             (long long)cbd_dataset_count(train), job->model.classes, job->epochs,
             (long long)steps_per_epoch, job->batch_size, r.be->name,
             start > 0 ? "" : "");
-    if (start > 0) run_log(&r, "%s: resuming after epoch %lld from %s", job->label, (long long)start, job->resume_path);
+    if (start > 0) {
+        run_log(&r, "%s: resuming after epoch %lld from %s", job->label, (long long)start, job->resume_path);
+        /* rebuild per-draw state (the student's draw counters) exactly as the first run left it */
+        for (int64_t e = 0; e < start; e++) {
+            cbd_sampler_epoch(&r.sampler, e, r.order);
+            assign_views(&r, e, steps_per_epoch * job->batch_size);
+        }
+    }
 
     for (int64_t epoch = start; epoch < job->epochs; epoch++) {
         epoch_totals tot;
@@ -327,12 +373,17 @@ int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_
         const int64_t step = (epoch + 1) * steps_per_epoch;
         const float lr_now = cbd_lr_at(&lr, step - 1);
         char row[512];
-        snprintf(row, sizeof row, "%lld,%lld,%.6g,%.6f,%.4f,%.4f,%.4f,%.1f,%.3f,%.2f", (long long)epoch + 1,
-                 (long long)step, lr_now, tot.loss_sum / tot.seen, (double)tot.correct / tot.seen, val_top1,
-                 val_mean, tot.seen / tot.seconds, tot.wait, tot.seconds);
+        const double cosine = tot.cosine_seen ? tot.cosine_sum / tot.cosine_seen : NAN;
+        snprintf(row, sizeof row, "%lld,%lld,%.6g,%.6f,%.6f,%.6f,%.4f,%.4f,%.4f,%.4f,%.1f,%.3f,%.2f",
+                 (long long)epoch + 1, (long long)step, lr_now, tot.loss_sum / tot.seen, tot.ce_sum / tot.seen,
+                 tot.distill_sum / tot.seen, cosine, (double)tot.correct / tot.seen, val_top1, val_mean,
+                 tot.seen / tot.seconds, tot.wait, tot.seconds);
         cbd_metrics_add(&r.metrics, row);
-        char val_text[64] = "";
-        if (val) snprintf(val_text, sizeof val_text, "  val %.1f%%", 100.0 * val_top1);
+        char val_text[96] = "";
+        if (!isnan(cosine)) snprintf(val_text, sizeof val_text, "  cos %.3f", cosine);
+        if (val)
+            snprintf(val_text + strlen(val_text), sizeof val_text - strlen(val_text), "  val %.1f%%",
+                     100.0 * val_top1);
         run_log(&r, "%s epoch %lld/%d  loss %.4f  train %.1f%%%s  lr %.4g  %.0f img/s  %.1f s (waited %.2f s for data)",
                 job->label, (long long)epoch + 1, job->epochs, tot.loss_sum / tot.seen,
                 100.0 * tot.correct / tot.seen, val_text, lr_now, tot.seen / tot.seconds, tot.seconds, tot.wait);

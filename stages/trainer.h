@@ -14,8 +14,33 @@
 #include "nn/model.h"
 #include "nn/optim/sgd.h"
 #include "stages/augment.h"
+#include "stages/loader.h"
 #include "stages/sampler.h"
 #include "store/dataset.h"
+
+/* Parts of one step's loss, for the metrics. */
+typedef struct {
+    double total, ce, distill;
+    double cosine; /* mean cosine of the student's embedding to its target (NAN when none) */
+} cbd_loss_parts;
+
+/* How a stage changes the plain supervised loop (NULL members: the default). */
+typedef struct {
+    void *ctx;
+    /* After the model exists and before training: set up (teachers, stores). */
+    int (*begin)(void *ctx, cbd_model *m, char *err, size_t err_len);
+    /* The view shown at each draw of an epoch; called for every epoch in
+     * order, also for the epochs a resumed run skips (so state such as draw
+     * counters is rebuilt). Default: view = epoch. */
+    void (*assign_views)(void *ctx, int64_t epoch, const int64_t *indices, int64_t count, uint32_t *views);
+    /* The epoch's draws are known: start what runs ahead of the steps. */
+    void (*begin_epoch)(void *ctx, int64_t epoch, const int64_t *indices, const uint32_t *views, int64_t count);
+    /* After the forward pass: write d(logits) (and d(embedding) extras) into
+     * the model, fill parts. labels: backend memory. Returns 0 or -1 (err). */
+    int (*loss)(void *ctx, cbd_model *m, const cbd_batch *b, const int *labels, cbd_loss_parts *parts, char *err,
+                size_t err_len);
+    void (*end)(void *ctx);
+} cbd_train_hooks;
 
 typedef struct {
     char label[96];           /* "teacher t1", for messages */
@@ -35,6 +60,7 @@ typedef struct {
     uint64_t config_digest;   /* recorded in checkpoints; a resume must match it */
     char device[16];
     int quiet;
+    cbd_train_hooks hooks;
     char final_path[4200], resume_path[4200], metrics_path[4200], log_path[4200];
 } cbd_train_job;
 

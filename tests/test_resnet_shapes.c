@@ -43,6 +43,8 @@ static void check_counts(void) {
         CHECK(got == expected[k].backbone, "%s has %zu backbone parameters, expected %zu", expected[k].arch,
               got, expected[k].backbone);
         CHECK(net.feature_dim == expected[k].feature_dim, "%s feature dim %d", expected[k].arch, net.feature_dim);
+        CHECK(cbd_resnet_arch_feature_dim(cbd_resnet_arch_find(expected[k].arch)) == net.feature_dim,
+              "%s: cbd_resnet_arch_feature_dim disagrees with the built network", expected[k].arch);
         printf("  %-10s %10zu parameters, d = %d\n", expected[k].arch, got, net.feature_dim);
         free(net.blocks);
         free(p.entries);

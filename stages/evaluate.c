@@ -1,0 +1,615 @@
+/* cbd-evaluate: runs a trained model (teacher or student checkpoint) over the
+ * test (or validation) split with center views and reports top-1 and top-k
+ * accuracy, the many/mid/few-shot group accuracies (means of per-class
+ * accuracies), per-class accuracy and the confusion matrix; with --ncm also
+ * the nearest-class-mean accuracy of the model's pooled features.
+ *
+ *   cbd-evaluate --config ini/tiny.ini --model runs/tiny/student.ckpt.h5 [--name NAME]
+ *                [--split test|val] [--ncm] [--set S.KEY=VALUE ...] [--quiet]
+ *
+ * Writes <output_dir>/eval/NAME.json, NAME.csv (per class), NAME.md (summary
+ * and per-class tables) and NAME.confusion.csv, each atomically, NAME.json
+ * last; prints the Markdown summary table on standard output. */
+#define _XOPEN_SOURCE 700 /* realpath */
+
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/log.h"
+#include "nn/threads.h"
+#include "stages/config.h"
+#include "stages/eval_metrics.h"
+#include "stages/loader.h"
+#include "stages/progress.h"
+#include "stages/stage_common.h"
+#include "store/checkpoint.h"
+#include "store/fsutil.h"
+
+#define MAX_OVERRIDES 64
+#define NAME_MAX_LEN 127
+#define EVAL_FORMAT "cbd-eval"
+#define EVAL_FORMAT_VERSION 1
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: cbd-evaluate --config FILE --model CKPT [options]\n"
+            "  --config FILE      experiment INI (see ini/README.md)\n"
+            "  --model CKPT       checkpoint to evaluate (*.ckpt.h5 of a teacher or a student)\n"
+            "  --name NAME        name of the outputs (default: the checkpoint's file name without\n"
+            "                     .ckpt.h5); letters, digits, '_', '-' and '.'\n"
+            "  --split test|val   which split of [data] to evaluate (default test)\n"
+            "  --ncm              also the nearest-class-mean accuracy of the pooled features\n"
+            "                     (class means of the training set's center views, cosine)\n"
+            "  --set S.KEY=VALUE  override a config value (repeatable), e.g. --set eval.batch_size=64\n"
+            "  --quiet            no progress output (the summary table is still printed)\n"
+            "  --help             this text\n"
+            "writes <output_dir>/eval/NAME.json, NAME.csv, NAME.md and NAME.confusion.csv and prints\n"
+            "the summary table (top-1 in %%; many/mid/few are means of per-class accuracies; groups\n"
+            "by training images: many > [eval] many_threshold, few < [eval] few_threshold)\n"
+            "exit status: 0 done, 1 evaluation or writing failed, 2 bad usage, configuration or input file\n");
+}
+
+/* ---- text building ---- */
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+} text;
+
+static void tx_printf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tx_printf(text *t, const char *fmt, ...) {
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        const size_t room = t->cap - t->len;
+        const int n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? room : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) CBD_PANIC("vsnprintf failed for \"%s\"", fmt);
+        if (t->p && (size_t)n < room) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t cap = t->cap ? t->cap : 4096;
+        while (cap - t->len <= (size_t)n) cap *= 2;
+        char *grown = realloc(t->p, cap);
+        if (!grown) cbd_fail(CBD_EXIT_FAILURE, "out of memory for %zu bytes of output", cap);
+        t->p = grown;
+        t->cap = cap;
+    }
+}
+
+static void tx_json_string(text *t, const char *s) {
+    tx_printf(t, "\"");
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\') tx_printf(t, "\\%c", *c);
+        else if (*c == '\n') tx_printf(t, "\\n");
+        else if (*c == '\t') tx_printf(t, "\\t");
+        else if (*c < 0x20) tx_printf(t, "\\u%04x", *c);
+        else tx_printf(t, "%c", *c);
+    }
+    tx_printf(t, "\"");
+}
+
+/* A fraction, or null. */
+static void tx_json_number(text *t, double x) {
+    if (isfinite(x)) tx_printf(t, "%.10g", x);
+    else tx_printf(t, "null");
+}
+
+static void tx_csv_field(text *t, const char *s) {
+    if (!strpbrk(s, ",\"\n\r")) {
+        tx_printf(t, "%s", s);
+        return;
+    }
+    tx_printf(t, "\"");
+    for (const char *c = s; *c; c++) tx_printf(t, *c == '"' ? "\"\"" : "%c", *c);
+    tx_printf(t, "\"");
+}
+
+static void tx_md_cell(text *t, const char *s) {
+    for (const char *c = s; *c; c++) {
+        if (*c == '|') tx_printf(t, "\\|");
+        else if (*c == '\n' || *c == '\r') tx_printf(t, " ");
+        else tx_printf(t, "%c", *c);
+    }
+}
+
+/* A percentage with one decimal, or "-". */
+static void tx_md_percent(text *t, double x) {
+    if (isfinite(x)) tx_printf(t, "%.1f", 100.0 * x);
+    else tx_printf(t, "-");
+}
+
+/* ---- running the model over a dataset ---- */
+
+typedef struct {
+    cbd_model *model;
+    const cbd_augment_config *views;
+    int batch_size, workers;
+    cbd_bad_image_policy on_bad_image;
+    int quiet;
+} runner;
+
+/* Called with each batch: labels [n], logits [n, classes], features [n, d] (host). */
+typedef void (*batch_fn)(void *ctx, const int32_t *labels, int n, const float *logits, const float *features);
+
+/* Runs the model (evaluation mode) over every image of ds with center
+ * views. Returns 0, or -1 with a message in err. */
+static int run_over(const runner *r, const cbd_dataset *ds, const char *label, batch_fn fn, void *ctx,
+                    int64_t *skipped, char *err, size_t err_len) {
+    cbd_model *m = r->model;
+    cbd_backend *be = m->be;
+    const int64_t n = cbd_dataset_count(ds);
+    const int classes = m->cfg.classes, d = cbd_model_feature_dim(m);
+    cbd_loader_config lc = {.dataset = ds, .augment = r->views, .batch_size = r->batch_size,
+                            .workers = r->workers, .seed = 0, .center = 1, .on_bad_image = r->on_bad_image};
+    cbd_loader *loader = cbd_loader_create(&lc, err, err_len);
+    if (!loader) return -1;
+    int64_t *order = cbd_malloc((size_t)n * sizeof *order);
+    for (int64_t i = 0; i < n; i++) order[i] = i;
+    cbd_loader_begin(loader, order, NULL, n);
+    const size_t image_floats = (size_t)r->views->out_channels * r->views->out_size * r->views->out_size;
+    float *x = be->ops.alloc(be, (size_t)r->batch_size * image_floats * sizeof(float));
+    float *logits = cbd_malloc((size_t)r->batch_size * classes * sizeof(float));
+    float *features = cbd_malloc((size_t)r->batch_size * d * sizeof(float));
+    cbd_progress bar;
+    cbd_progress_begin(&bar, stderr, r->quiet, label, n);
+    int64_t done = 0;
+    const cbd_batch *b;
+    while ((b = cbd_loader_next(loader)) != NULL) {
+        be->ops.upload(be, x, b->images, (size_t)b->count * image_floats * sizeof(float));
+        cbd_tensor t = {x, b->count, r->views->out_channels, r->views->out_size, r->views->out_size};
+        cbd_model_forward(m, &t, 0);
+        be->ops.download(be, logits, m->logits, (size_t)b->count * classes * sizeof(float));
+        be->ops.download(be, features, cbd_model_feature(m), (size_t)b->count * d * sizeof(float));
+        fn(ctx, b->labels, b->count, logits, features);
+        done += b->count + b->skipped;
+        char extra[64];
+        snprintf(extra, sizeof extra, "%.0f img/s", done / (cbd_now() - bar.started));
+        cbd_progress_update(&bar, done, extra);
+    }
+    cbd_progress_end(&bar);
+    int rc = 0;
+    if (cbd_loader_error(loader)) {
+        snprintf(err, err_len, "%s", cbd_loader_error(loader));
+        rc = -1;
+    }
+    *skipped = cbd_loader_skipped(loader);
+    be->ops.release(be, x);
+    free(logits);
+    free(features);
+    free(order);
+    cbd_loader_destroy(loader);
+    return rc;
+}
+
+static void add_ncm_rows(void *ctx, const int32_t *labels, int n, const float *logits, const float *features) {
+    (void)logits;
+    cbd_ncm_add(ctx, features, labels, n);
+}
+
+typedef struct {
+    cbd_eval_tally *tally, *ncm_tally;
+    const cbd_ncm *ncm;
+    int *pred; /* [batch] */
+} split_pass;
+
+static void add_split_rows(void *ctx, const int32_t *labels, int n, const float *logits, const float *features) {
+    split_pass *p = ctx;
+    cbd_eval_tally_add_logits(p->tally, logits, labels, n);
+    if (p->ncm) {
+        cbd_ncm_predict(p->ncm, features, n, p->pred);
+        cbd_eval_tally_add_ranked(p->ncm_tally, p->pred, 1, labels, n);
+    }
+}
+
+/* ---- outputs ---- */
+
+typedef struct {
+    const char *name, *model_path, *config_path, *experiment, *split, *split_path;
+    const cbd_checkpoint_meta *meta;
+    const cbd_dataset *train;
+    const int64_t *train_counts;
+    int many_threshold, few_threshold;
+    int64_t skipped;
+    const cbd_eval_tally *tally;
+    const cbd_eval_summary *summary;
+    const double *class_accuracy;
+    const cbd_shot_group *class_group;
+    /* NCM; ncm_tally NULL when not computed */
+    const cbd_eval_tally *ncm_tally;
+    const cbd_eval_summary *ncm_summary;
+    int64_t ncm_train_rows, ncm_dropped;
+} report;
+
+static void summary_table(text *t, const report *r) {
+    const cbd_eval_summary *s = r->summary;
+    const int ncm = r->ncm_tally != NULL;
+    tx_printf(t, "| model | many | mid | few | all | top-%d |%s\n", r->tally->k, ncm ? " NCM |" : "");
+    tx_printf(t, "|---|---:|---:|---:|---:|---:|%s\n", ncm ? "---:|" : "");
+    tx_printf(t, "| ");
+    tx_md_cell(t, r->name);
+    for (int g = 0; g < CBD_SHOT_GROUPS; g++) {
+        tx_printf(t, " | ");
+        tx_md_percent(t, s->group[g]);
+    }
+    tx_printf(t, " | ");
+    tx_md_percent(t, s->top1);
+    tx_printf(t, " | ");
+    tx_md_percent(t, s->top_k);
+    if (ncm) {
+        tx_printf(t, " | ");
+        tx_md_percent(t, r->ncm_summary->top1);
+    }
+    tx_printf(t, " |\n");
+}
+
+static void write_markdown(text *t, const report *r) {
+    const cbd_eval_summary *s = r->summary;
+    const cbd_eval_tally *ty = r->tally;
+    tx_printf(t, "# ");
+    tx_md_cell(t, r->name);
+    tx_printf(t, " on %s\n\n", r->split);
+    tx_printf(t, "Model `%s` (%s, epoch %lld); %lld %s images of %d classes", r->model_path, r->meta->arch,
+              (long long)r->meta->epoch, (long long)ty->images, r->split, ty->classes);
+    if (r->skipped) tx_printf(t, " (%lld unreadable images skipped)", (long long)r->skipped);
+    tx_printf(t, ".\nGroups by training images: many-shot more than %d (%d %s), mid-shot %d to %d (%d), "
+                 "few-shot fewer than %d (%d).\n",
+              r->many_threshold, s->group_classes[CBD_SHOT_MANY],
+              s->group_classes[CBD_SHOT_MANY] == 1 ? "class" : "classes", r->few_threshold, r->many_threshold,
+              s->group_classes[CBD_SHOT_MID], r->few_threshold, s->group_classes[CBD_SHOT_FEW]);
+    tx_printf(t, "Top-1 accuracy in %%; many, mid and few are means of the per-class accuracies of the group, "
+                 "all is over images.");
+    if (r->ncm_tally) tx_printf(t, " NCM: nearest class mean of the l2-normalised pooled features (cosine).");
+    tx_printf(t, "\n\n");
+    summary_table(t, r);
+    if (r->ncm_tally) {
+        tx_printf(t, "\nNCM by group: many ");
+        tx_md_percent(t, r->ncm_summary->group[CBD_SHOT_MANY]);
+        tx_printf(t, ", mid ");
+        tx_md_percent(t, r->ncm_summary->group[CBD_SHOT_MID]);
+        tx_printf(t, ", few ");
+        tx_md_percent(t, r->ncm_summary->group[CBD_SHOT_FEW]);
+        tx_printf(t, ".\n");
+    }
+    tx_printf(t, "\n## Per class\n\n| class | name | train | group | test | correct | top-1 |\n"
+                 "|---:|---|---:|---|---:|---:|---:|\n");
+    for (int c = 0; c < ty->classes; c++) {
+        tx_printf(t, "| %d | ", c);
+        tx_md_cell(t, cbd_dataset_class_name(r->train, c));
+        tx_printf(t, " | %lld | %s | %lld | %lld | ", (long long)r->train_counts[c],
+                  cbd_shot_group_names[r->class_group[c]], (long long)ty->test_count[c], (long long)ty->hits[c]);
+        tx_md_percent(t, r->class_accuracy[c]);
+        tx_printf(t, " |\n");
+    }
+}
+
+static void write_class_csv(text *t, const report *r) {
+    const cbd_eval_tally *ty = r->tally;
+    tx_printf(t, "class,name,train_count,group,test_count,correct,accuracy\n");
+    for (int c = 0; c < ty->classes; c++) {
+        tx_printf(t, "%d,", c);
+        tx_csv_field(t, cbd_dataset_class_name(r->train, c));
+        tx_printf(t, ",%lld,%s,%lld,%lld,", (long long)r->train_counts[c], cbd_shot_group_names[r->class_group[c]],
+                  (long long)ty->test_count[c], (long long)ty->hits[c]);
+        if (isfinite(r->class_accuracy[c])) tx_printf(t, "%.6f", r->class_accuracy[c]);
+        tx_printf(t, "\n");
+    }
+}
+
+static void write_confusion_csv(text *t, const report *r) {
+    const cbd_eval_tally *ty = r->tally;
+    tx_printf(t, "true");
+    for (int c = 0; c < ty->classes; c++) tx_printf(t, ",%d", c);
+    tx_printf(t, "\n");
+    for (int y = 0; y < ty->classes; y++) {
+        tx_printf(t, "%d", y);
+        for (int c = 0; c < ty->classes; c++)
+            tx_printf(t, ",%lld", (long long)ty->confusion[(size_t)y * ty->classes + c]);
+        tx_printf(t, "\n");
+    }
+}
+
+static void json_groups(text *t, const char *key, const int *counts) {
+    tx_printf(t, "  \"%s\": {\"many\": %d, \"mid\": %d, \"few\": %d},\n", key, counts[CBD_SHOT_MANY],
+              counts[CBD_SHOT_MID], counts[CBD_SHOT_FEW]);
+}
+
+static void write_json(text *t, const report *r) {
+    const cbd_eval_summary *s = r->summary;
+    const cbd_eval_tally *ty = r->tally;
+    tx_printf(t, "{\n  \"format\": \"%s\",\n  \"format_version\": %d,\n  \"name\": ", EVAL_FORMAT,
+              EVAL_FORMAT_VERSION);
+    tx_json_string(t, r->name);
+    tx_printf(t, ",\n  \"model\": ");
+    tx_json_string(t, r->model_path);
+    tx_printf(t, ",\n  \"checkpoint\": {\"arch\": ");
+    tx_json_string(t, r->meta->arch);
+    tx_printf(t, ", \"classes\": %d, \"in_channels\": %d, \"head\": \"%s\", \"epoch\": %lld, \"step\": %lld, "
+                 "\"seed\": %llu, \"config_digest\": \"%016llx\"},\n",
+              r->meta->classes, r->meta->in_channels, cbd_head_kind_names[r->meta->head],
+              (long long)r->meta->epoch, (long long)r->meta->step, (unsigned long long)r->meta->seed,
+              (unsigned long long)r->meta->config_digest);
+    tx_printf(t, "  \"config\": ");
+    tx_json_string(t, r->config_path);
+    tx_printf(t, ",\n  \"experiment\": ");
+    tx_json_string(t, r->experiment);
+    tx_printf(t, ",\n  \"split\": \"%s\",\n  \"data\": ", r->split);
+    tx_json_string(t, r->split_path);
+    tx_printf(t, ",\n  \"images\": %lld,\n  \"skipped\": %lld,\n  \"classes\": %d,\n", (long long)ty->images,
+              (long long)r->skipped, ty->classes);
+    tx_printf(t, "  \"thresholds\": {\"many\": %d, \"few\": %d},\n", r->many_threshold, r->few_threshold);
+    json_groups(t, "group_classes", s->group_classes);
+    json_groups(t, "group_classes_evaluated", s->group_evaluated);
+    tx_printf(t, "  \"top_k\": %d,\n  \"top1\": ", ty->k);
+    tx_json_number(t, s->top1);
+    tx_printf(t, ",\n  \"top%d\": ", ty->k);
+    tx_json_number(t, s->top_k);
+    for (int g = 0; g < CBD_SHOT_GROUPS; g++) {
+        tx_printf(t, ",\n  \"%s\": ", cbd_shot_group_names[g]);
+        tx_json_number(t, s->group[g]);
+    }
+    tx_printf(t, ",\n  \"mean_class_accuracy\": ");
+    tx_json_number(t, s->mean_class);
+    tx_printf(t, ",\n  \"ncm\": ");
+    if (r->ncm_tally) {
+        const cbd_eval_summary *n = r->ncm_summary;
+        tx_printf(t, "{\"top1\": ");
+        tx_json_number(t, n->top1);
+        for (int g = 0; g < CBD_SHOT_GROUPS; g++) {
+            tx_printf(t, ", \"%s\": ", cbd_shot_group_names[g]);
+            tx_json_number(t, n->group[g]);
+        }
+        tx_printf(t, ", \"mean_class_accuracy\": ");
+        tx_json_number(t, n->mean_class);
+        tx_printf(t, ", \"train_images\": %lld, \"train_images_dropped\": %lld}", (long long)r->ncm_train_rows,
+                  (long long)r->ncm_dropped);
+    } else {
+        tx_printf(t, "null");
+    }
+    tx_printf(t, ",\n  \"per_class\": [\n");
+    for (int c = 0; c < ty->classes; c++) {
+        tx_printf(t, "    {\"class\": %d, \"name\": ", c);
+        tx_json_string(t, cbd_dataset_class_name(r->train, c));
+        tx_printf(t, ", \"train_count\": %lld, \"group\": \"%s\", \"test_count\": %lld, \"correct\": %lld, "
+                     "\"accuracy\": ",
+                  (long long)r->train_counts[c], cbd_shot_group_names[r->class_group[c]],
+                  (long long)ty->test_count[c], (long long)ty->hits[c]);
+        tx_json_number(t, r->class_accuracy[c]);
+        tx_printf(t, ", \"top%d_correct\": %lld", ty->k, (long long)ty->hits_k[c]);
+        if (r->ncm_tally) tx_printf(t, ", \"ncm_correct\": %lld", (long long)r->ncm_tally->hits[c]);
+        tx_printf(t, "}%s\n", c + 1 < ty->classes ? "," : "");
+    }
+    tx_printf(t, "  ],\n  \"confusion\": [\n");
+    for (int y = 0; y < ty->classes; y++) {
+        tx_printf(t, "    [");
+        for (int c = 0; c < ty->classes; c++)
+            tx_printf(t, "%s%lld", c ? ", " : "", (long long)ty->confusion[(size_t)y * ty->classes + c]);
+        tx_printf(t, "]%s\n", y + 1 < ty->classes ? "," : "");
+    }
+    tx_printf(t, "  ]\n}\n");
+}
+
+static int write_text(const char *folder, const char *name, const char *suffix, text *t) {
+    char file[300], path[4400], err[4600];
+    snprintf(file, sizeof file, "%s%s", name, suffix);
+    cbd_stage_path(path, sizeof path, folder, file);
+    const int rc = cbd_write_file_atomic(path, t->p ? t->p : "", t->len, err, sizeof err);
+    if (rc != 0) cbd_log("cbd: error: %s", err);
+    free(t->p);
+    memset(t, 0, sizeof *t);
+    return rc;
+}
+
+/* ---- main ---- */
+
+static int valid_name(const char *s) {
+    if (!*s || strlen(s) > NAME_MAX_LEN || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) return 0;
+    for (const char *c = s; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+              *c == '-' || *c == '.'))
+            return 0;
+    return 1;
+}
+
+/* "runs/x/teachers/t1.ckpt.h5" -> "t1". */
+static void default_name(const char *model_path, char *out, size_t len) {
+    const char *base = strrchr(model_path, '/');
+    base = base ? base + 1 : model_path;
+    snprintf(out, len, "%s", base);
+    const char *suffixes[] = {".ckpt.h5", ".h5"};
+    for (int i = 0; i < 2; i++) {
+        const size_t n = strlen(out), k = strlen(suffixes[i]);
+        if (n > k && strcmp(out + n - k, suffixes[i]) == 0) {
+            out[n - k] = '\0';
+            return;
+        }
+    }
+}
+
+int main(int argc, char **argv) {
+    const char *config_path = NULL, *model_arg = NULL, *name_arg = NULL, *split = "test";
+    const char *overrides[MAX_OVERRIDES];
+    int n_overrides = 0, use_ncm = 0, quiet = 0;
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"model", required_argument, 0, 'm'},
+        {"name", required_argument, 0, 'n'},   {"split", required_argument, 0, 'p'},
+        {"ncm", no_argument, 0, 'N'},          {"set", required_argument, 0, 's'},
+        {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'm': model_arg = optarg; break;
+        case 'n': name_arg = optarg; break;
+        case 'p': split = optarg; break;
+        case 'N': use_ncm = 1; break;
+        case 'q': quiet = 1; break;
+        case 's':
+            if (n_overrides == MAX_OVERRIDES) cbd_fail(CBD_EXIT_USAGE, "at most %d --set options", MAX_OVERRIDES);
+            overrides[n_overrides++] = optarg;
+            break;
+        case 'h': usage(stdout); return CBD_EXIT_OK;
+        default: usage(stderr); return CBD_EXIT_USAGE;
+        }
+    }
+    if (optind != argc || !config_path || !model_arg) {
+        usage(stderr);
+        return CBD_EXIT_USAGE;
+    }
+    if (strcmp(split, "test") != 0 && strcmp(split, "val") != 0)
+        cbd_fail(CBD_EXIT_USAGE, "--split %s: expected test or val", split);
+    char name[NAME_MAX_LEN + 160];
+    if (name_arg) {
+        if (!valid_name(name_arg))
+            cbd_fail(CBD_EXIT_USAGE, "--name %s: use 1 to %d letters, digits, '_', '-' and '.'", name_arg,
+                     NAME_MAX_LEN);
+        snprintf(name, sizeof name, "%s", name_arg);
+    } else {
+        default_name(model_arg, name, sizeof name);
+        if (!valid_name(name))
+            cbd_fail(CBD_EXIT_USAGE, "cannot name the outputs after %s ('%s'): pass --name NAME", model_arg, name);
+    }
+
+    static cbd_config cfg;
+    char err[4400];
+    if (cbd_config_load(&cfg, config_path, overrides, n_overrides, err, sizeof err) != 0)
+        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    const char *split_path = strcmp(split, "test") == 0 ? cfg.data.test : cfg.data.val;
+    if (!split_path[0])
+        cbd_fail(CBD_EXIT_USAGE, "%s: [data] %s is not set: there is no %s split to evaluate (set [data] %s, "
+                                 "or --set data.%s=PATH)",
+                 config_path, split, split, split, split);
+    if (!cbd_file_exists(model_arg))
+        cbd_fail(CBD_EXIT_USAGE, "%s does not exist: train the model first, or pass the path of a checkpoint "
+                                 "(*.ckpt.h5)", model_arg);
+    char *model_real = realpath(model_arg, NULL);
+    const char *model_path = model_real ? model_real : model_arg;
+    cbd_threads_set(cfg.experiment.threads);
+
+    cbd_dataset *train = cbd_stage_open_dataset(&cfg, "train", cfg.data.train, cfg.data.classes);
+    const int classes = cbd_dataset_classes(train);
+    cbd_dataset *data = cbd_stage_open_dataset(&cfg, split, split_path, classes);
+
+    cbd_checkpoint_meta meta;
+    if (cbd_checkpoint_read_meta(model_arg, &meta, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    if (meta.classes != classes || meta.in_channels != cfg.data.channels)
+        cbd_fail(CBD_EXIT_USAGE, "%s has %d classes and %d input channels; the data of %s has %d and %d",
+                 model_arg, meta.classes, meta.in_channels, config_path, classes, cfg.data.channels);
+    cbd_model_config model_cfg;
+    cbd_checkpoint_meta_to_config(&meta, &model_cfg);
+    cbd_backend *be = cbd_backend_create(cbd_config_device_name(&cfg), err, sizeof err);
+    if (!be) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    cbd_model model;
+    if (cbd_model_create(&model, be, &model_cfg, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    if (cbd_checkpoint_load(model_arg, &model_cfg, &model.params, NULL, err, sizeof err) != 0)
+        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+
+    char folder[4200];
+    cbd_stage_path(folder, sizeof folder, cfg.experiment.output_dir, "eval");
+    if (cbd_mkdir_p(folder, err, sizeof err) != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+
+    cbd_augment_config views;
+    cbd_stage_eval_views(&cfg, &views);
+    const runner run = {.model = &model, .views = &views, .batch_size = cfg.eval.batch_size,
+                        .workers = cfg.data.workers, .on_bad_image = cfg.data.on_bad_image, .quiet = quiet};
+    if (!quiet)
+        cbd_log("eval %s: %s (%s, epoch %lld) on %s: %lld images, %d classes, device %s%s", name, model_path,
+                meta.arch, (long long)meta.epoch, split, (long long)cbd_dataset_count(data), classes, be->name,
+                use_ncm ? ", with NCM" : "");
+    const double started = cbd_now();
+    int rc = CBD_EXIT_OK;
+    char label[96];
+
+    cbd_ncm ncm;
+    int64_t ncm_train_skipped = 0;
+    const int d = cbd_model_feature_dim(&model);
+    if (use_ncm) {
+        cbd_ncm_init(&ncm, classes, d);
+        snprintf(label, sizeof label, "eval %s: train means", name);
+        if (run_over(&run, train, label, add_ncm_rows, &ncm, &ncm_train_skipped, err, sizeof err) != 0) {
+            cbd_log("cbd: error: %s", err);
+            rc = CBD_EXIT_FAILURE;
+        }
+        cbd_ncm_finish(&ncm);
+        if (rc == CBD_EXIT_OK && cbd_ncm_class_count(&ncm) < classes)
+            cbd_warn("NCM: %d of %d classes have no usable training feature and are never predicted",
+                     classes - cbd_ncm_class_count(&ncm), classes);
+    }
+
+    cbd_eval_tally tally, ncm_tally;
+    cbd_eval_tally_init(&tally, classes, cfg.eval.top_k);
+    cbd_eval_tally_init(&ncm_tally, classes, 1);
+    split_pass pass = {.tally = &tally, .ncm_tally = &ncm_tally, .ncm = use_ncm ? &ncm : NULL,
+                       .pred = cbd_malloc((size_t)cfg.eval.batch_size * sizeof(int))};
+    int64_t skipped = 0;
+    snprintf(label, sizeof label, "eval %s: %s", name, split);
+    if (rc == CBD_EXIT_OK && run_over(&run, data, label, add_split_rows, &pass, &skipped, err, sizeof err) != 0) {
+        cbd_log("cbd: error: %s", err);
+        rc = CBD_EXIT_FAILURE;
+    }
+    if (rc == CBD_EXIT_OK && tally.images == 0) {
+        cbd_log("cbd: error: %s: no image of the %s split could be evaluated", split_path, split);
+        rc = CBD_EXIT_FAILURE;
+    }
+
+    if (rc == CBD_EXIT_OK) {
+        int64_t *train_counts = cbd_malloc((size_t)classes * sizeof *train_counts);
+        cbd_class_counts(cbd_dataset_labels(train), cbd_dataset_count(train), classes, train_counts);
+        double *class_accuracy = cbd_malloc((size_t)classes * sizeof *class_accuracy);
+        cbd_shot_group *class_group = cbd_malloc((size_t)classes * sizeof *class_group);
+        cbd_eval_summary summary, ncm_summary;
+        cbd_eval_summarize(&tally, train_counts, cfg.eval.many_threshold, cfg.eval.few_threshold, &summary,
+                           class_accuracy, class_group);
+        cbd_eval_summarize(&ncm_tally, train_counts, cfg.eval.many_threshold, cfg.eval.few_threshold,
+                           &ncm_summary, NULL, NULL);
+        const report r = {.name = name, .model_path = model_path, .config_path = cfg.source_path,
+                          .experiment = cfg.experiment.name, .split = split, .split_path = split_path,
+                          .meta = &meta, .train = train, .train_counts = train_counts,
+                          .many_threshold = cfg.eval.many_threshold, .few_threshold = cfg.eval.few_threshold,
+                          .skipped = skipped, .tally = &tally, .summary = &summary,
+                          .class_accuracy = class_accuracy, .class_group = class_group,
+                          .ncm_tally = use_ncm ? &ncm_tally : NULL, .ncm_summary = &ncm_summary,
+                          .ncm_train_rows = use_ncm ? cbd_dataset_count(train) - ncm_train_skipped : 0,
+                          .ncm_dropped = use_ncm ? ncm.dropped : 0};
+        text t = {0};
+        write_class_csv(&t, &r);
+        int bad = write_text(folder, name, ".csv", &t);
+        write_confusion_csv(&t, &r);
+        bad |= write_text(folder, name, ".confusion.csv", &t);
+        write_markdown(&t, &r);
+        bad |= write_text(folder, name, ".md", &t);
+        write_json(&t, &r);
+        bad |= write_text(folder, name, ".json", &t);
+        if (bad) rc = CBD_EXIT_FAILURE;
+        summary_table(&t, &r);
+        fputs(t.p, stdout);
+        fflush(stdout);
+        free(t.p);
+        if (!quiet && !bad)
+            cbd_log("eval %s: top-1 %.2f%%, many %.2f%%, mid %.2f%%, few %.2f%% (%lld images%s) in %.1f s; "
+                    "wrote %s/%s.{json,csv,md,confusion.csv}",
+                    name, 100.0 * summary.top1, 100.0 * summary.group[CBD_SHOT_MANY],
+                    100.0 * summary.group[CBD_SHOT_MID], 100.0 * summary.group[CBD_SHOT_FEW],
+                    (long long)tally.images, skipped ? ", some skipped" : "", cbd_now() - started, folder, name);
+        free(train_counts);
+        free(class_accuracy);
+        free(class_group);
+    }
+
+    free(pass.pred);
+    cbd_eval_tally_free(&tally);
+    cbd_eval_tally_free(&ncm_tally);
+    if (use_ncm) cbd_ncm_free(&ncm);
+    cbd_model_free(&model);
+    cbd_backend_destroy(be);
+    cbd_dataset_close(train);
+    cbd_dataset_close(data);
+    free(model_real);
+    return rc;
+}

@@ -1,0 +1,417 @@
+/* cbd-train-student: trains the student from scratch with (by default)
+ * class-balanced sampling and Class-Balanced Distillation:
+ *   (1 - alpha) CE(z, y) + alpha beta (1 - cos(v, t))                 K = 1 (Eq. 2)
+ *   (1 - alpha) CE(z, y) + alpha beta (1 - cos(h(v), [t_1 .. t_K]))   K > 1 (Eq. 4)
+ * where t_k is teacher k's feature of the same view (each l2-normalised
+ * before concatenation), h a learned linear map (with ReLU) and the cosine
+ * classifier sits on h(v). [student] distill = logit adds (or uses instead)
+ * T^2 CE(softmax(z/T), softmax(zhat/T)) against the teachers' mean logits
+ * (Eq. 3); loss = logit_adjusted uses CE(z + tau log prior).
+ *
+ * The k-th time image i is drawn it is shown view k mod S ([features] views)
+ * and distilled against row (k mod S, i) of each teacher's feature store
+ * (teacher_source = store), or against the teachers run on the same batch
+ * (teacher_source = online, the reference).
+ *
+ *   cbd-train-student --config ini/tiny.ini [--resume] [--force] [--set S.KEY=VALUE]
+ *
+ * Writes <output_dir>/student.ckpt.h5 (+ .metrics.csv, .log, .config.ini). */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nn/log.h"
+#include "nn/losses/losses.h"
+#include "nn/threads.h"
+#include "stages/config.h"
+#include "stages/stage_common.h"
+#include "stages/trainer.h"
+#include "store/checkpoint.h"
+#include "store/digest.h"
+#include "store/feature_prefetch.h"
+#include "store/feature_store.h"
+#include "store/fsutil.h"
+
+#define MAX_OVERRIDES 64
+
+typedef struct {
+    const cbd_config *cfg;
+    const cbd_dataset *train;
+    int k;
+    char teacher_paths[CBD_MAX_TEACHERS][4200]; /* stores or checkpoints */
+    int dims[CBD_MAX_TEACHERS];
+    int target_dim, normalise_parts, online, need_logits, classes;
+    uint32_t views;
+    cbd_feature_store *stores[CBD_MAX_TEACHERS];
+    cbd_feature_prefetcher *prefetcher;
+    cbd_model teachers[CBD_MAX_TEACHERS];
+    int teachers_ready;
+    uint32_t *counters;
+    cbd_backend *be;
+    float *host_target, *host_logits; /* [B, target_dim], [B, C] */
+    float *target, *teacher_logits, *kd_grad, *x; /* backend */
+    int batch_size;
+    cbd_logit_adjusted_ce la;
+    int use_la;
+} student_ctx;
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: cbd-train-student --config FILE [options]\n"
+            "  --config FILE      experiment INI (see ini/README.md, section [student])\n"
+            "  --resume           continue from student.resume.ckpt.h5 (the last finished epoch)\n"
+            "  --force            retrain even if the student is up to date; discard a resume checkpoint\n"
+            "  --set S.KEY=VALUE  override a config value (repeatable), e.g. --set student.alpha=0.2\n"
+            "  --quiet            no progress output (the log file is still written)\n"
+            "  --help             this text\n"
+            "exit status: 0 done or up to date, 1 training failed, 2 bad usage, configuration or input\n");
+}
+
+/* ---- hooks ------------------------------------------------------------------ */
+
+static int student_begin(void *ctx_, cbd_model *m, char *err, size_t err_len) {
+    student_ctx *c = ctx_;
+    c->be = m->be;
+    const size_t b = (size_t)c->batch_size;
+    c->host_target = cbd_malloc(b * c->target_dim * sizeof(float));
+    c->host_logits = cbd_calloc(b * c->classes, sizeof(float));
+    c->target = c->be->ops.alloc(c->be, b * c->target_dim * sizeof(float));
+    c->teacher_logits = c->be->ops.alloc(c->be, b * c->classes * sizeof(float));
+    c->kd_grad = c->be->ops.alloc(c->be, b * c->classes * sizeof(float));
+    const cbd_config *cfg = c->cfg;
+    if (c->use_la) {
+        const int32_t *labels = cbd_dataset_labels(c->train);
+        int64_t *counts = cbd_calloc((size_t)c->classes, sizeof *counts);
+        for (int64_t i = 0; i < cbd_dataset_count(c->train); i++) counts[labels[i]]++;
+        for (int k = 0; k < c->classes; k++)
+            if (counts[k] == 0) {
+                snprintf(err, err_len, "[student] loss = logit_adjusted needs every class in the training data; "
+                                       "class %d has no image", k);
+                free(counts);
+                return -1;
+            }
+        cbd_logit_adjusted_create(&c->la, c->be, counts, c->classes, cfg->student.tau, c->batch_size);
+        free(counts);
+    }
+    if (c->k == 0) return 0;
+    if (c->online) {
+        for (int k = 0; k < c->k; k++) {
+            cbd_checkpoint_meta meta;
+            cbd_model_config mc;
+            if (cbd_checkpoint_read_meta(c->teacher_paths[k], &meta, err, err_len) != 0) return -1;
+            cbd_checkpoint_meta_to_config(&meta, &mc);
+            if (cbd_model_create(&c->teachers[k], c->be, &mc, err, err_len) != 0) return -1;
+            c->teachers_ready = k + 1;
+            if (cbd_checkpoint_load(c->teacher_paths[k], &mc, &c->teachers[k].params, NULL, err, err_len) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    c->prefetcher = cbd_feature_prefetcher_create(c->stores, c->k, c->batch_size, 4, c->need_logits, err, err_len);
+    return c->prefetcher ? 0 : -1;
+}
+
+static void student_assign_views(void *ctx_, int64_t epoch, const int64_t *indices, int64_t count,
+                                 uint32_t *views) {
+    student_ctx *c = ctx_;
+    (void)epoch;
+    cbd_draw_counter_assign(c->counters, indices, count, c->views, views);
+}
+
+static void student_begin_epoch(void *ctx_, int64_t epoch, const int64_t *indices, const uint32_t *views,
+                                int64_t count) {
+    student_ctx *c = ctx_;
+    (void)epoch;
+    if (c->prefetcher) cbd_feature_prefetcher_begin(c->prefetcher, indices, views, count);
+}
+
+/* Appends teacher k's rows (l2-normalised when several are concatenated). */
+static void place_rows(student_ctx *c, int k, const float *rows, int count) {
+    int offset = 0;
+    for (int j = 0; j < k; j++) offset += c->dims[j];
+    const int d = c->dims[k];
+    for (int r = 0; r < count; r++) {
+        const float *src = rows + (size_t)r * d;
+        float *dst = c->host_target + (size_t)r * c->target_dim + offset;
+        double norm = 1.0;
+        if (c->normalise_parts) {
+            double ss = 0.0;
+            for (int i = 0; i < d; i++) ss += (double)src[i] * src[i];
+            norm = fmax(sqrt(ss), 1e-12);
+        }
+        for (int i = 0; i < d; i++) dst[i] = (float)(src[i] / norm);
+    }
+}
+
+static void add_logits(student_ctx *c, const float *logits, int count) {
+    for (size_t i = 0; i < (size_t)count * c->classes; i++) c->host_logits[i] += logits[i] / (float)c->k;
+}
+
+/* Teachers' targets for the batch, into c->target / c->teacher_logits. */
+static int gather_targets(student_ctx *c, const cbd_batch *b, char *err, size_t err_len) {
+    memset(c->host_logits, 0, (size_t)b->count * c->classes * sizeof(float));
+    if (c->online) {
+        /* the teachers see the very pixels the student saw */
+        const int ch = c->cfg->data.channels, size = c->cfg->data.image_size;
+        const size_t pix = (size_t)ch * size * size;
+        if (!c->x) c->x = c->be->ops.alloc(c->be, (size_t)c->batch_size * pix * sizeof(float));
+        c->be->ops.upload(c->be, c->x, b->images, (size_t)b->count * pix * sizeof(float));
+        cbd_tensor x = {c->x, b->count, ch, size, size};
+        for (int k = 0; k < c->k; k++) {
+            cbd_model *t = &c->teachers[k];
+            cbd_model_forward(t, &x, 0);
+            const int width = c->dims[k] > c->classes ? c->dims[k] : c->classes;
+            float *rows = cbd_malloc((size_t)b->count * width * sizeof(float));
+            c->be->ops.download(c->be, rows, cbd_model_feature(t), (size_t)b->count * c->dims[k] * sizeof(float));
+            place_rows(c, k, rows, b->count);
+            if (c->need_logits) {
+                c->be->ops.download(c->be, rows, t->logits, (size_t)b->count * c->classes * sizeof(float));
+                add_logits(c, rows, b->count);
+            }
+            free(rows);
+        }
+    } else {
+        const cbd_feature_batch *fb = cbd_feature_prefetcher_next(c->prefetcher);
+        if (!fb) {
+            snprintf(err, err_len, "%s", cbd_feature_prefetcher_error(c->prefetcher)
+                                             ? cbd_feature_prefetcher_error(c->prefetcher)
+                                             : "the feature reader ended before the loader");
+            return -1;
+        }
+        if (fb->count != b->count) {
+            snprintf(err, err_len, "feature batch of %d rows for an image batch of %d", fb->count, b->count);
+            return -1;
+        }
+        for (int k = 0; k < c->k; k++) {
+            place_rows(c, k, fb->features[k], b->count);
+            if (c->need_logits) add_logits(c, fb->logits[k], b->count);
+        }
+    }
+    c->be->ops.upload(c->be, c->target, c->host_target, (size_t)b->count * c->target_dim * sizeof(float));
+    if (c->need_logits)
+        c->be->ops.upload(c->be, c->teacher_logits, c->host_logits, (size_t)b->count * c->classes * sizeof(float));
+    return 0;
+}
+
+static int student_loss(void *ctx_, cbd_model *m, const cbd_batch *b, const int *labels, cbd_loss_parts *parts,
+                        char *err, size_t err_len) {
+    student_ctx *c = ctx_;
+    const cbd_config *cfg = c->cfg;
+    const cbd_distill_kind distill = c->k ? cfg->student.distill : CBD_DISTILL_NONE;
+    const float alpha = distill == CBD_DISTILL_NONE ? 0.0f : cfg->student.alpha;
+    if (c->k && gather_targets(c, b, err, err_len) != 0) return -1;
+    parts->ce = c->use_la ? cbd_logit_adjusted_cross_entropy(c->be, &c->la, m->logits, labels, b->count,
+                                                             1.0f - alpha, m->d_logits)
+                          : cbd_cross_entropy(c->be, m->logits, labels, b->count, c->classes, 1.0f - alpha,
+                                              m->d_logits);
+    parts->distill = 0.0;
+    parts->cosine = NAN;
+    if (distill == CBD_DISTILL_FEATURE || distill == CBD_DISTILL_HYBRID) {
+        const double f = cbd_feature_distill(c->be, m->embedding, c->target, b->count, m->embedding_dim,
+                                             cfg->student.beta, alpha, m->d_embedding_extra);
+        m->use_embedding_extra = 1;
+        parts->distill += f;
+        /* mean cosine, from beta (1 - cos) */
+        if (cfg->student.beta > 0) parts->cosine = 1.0 - f / cfg->student.beta;
+    }
+    if (distill == CBD_DISTILL_LOGIT || distill == CBD_DISTILL_HYBRID) {
+        parts->distill += cbd_kd_loss(c->be, m->logits, c->teacher_logits, b->count, c->classes,
+                                      cfg->student.temperature, alpha, c->kd_grad);
+        c->be->ops.axpy(c->be, (size_t)b->count * c->classes, 1.0f, c->kd_grad, m->d_logits);
+    }
+    parts->total = (1.0 - alpha) * parts->ce + alpha * parts->distill;
+    return 0;
+}
+
+static void student_end(void *ctx_) {
+    student_ctx *c = ctx_;
+    if (c->prefetcher) cbd_feature_prefetcher_destroy(c->prefetcher);
+    for (int k = 0; k < c->teachers_ready; k++) cbd_model_free(&c->teachers[k]);
+    if (c->use_la && c->be) cbd_logit_adjusted_free(&c->la, c->be);
+    if (c->be) {
+        c->be->ops.release(c->be, c->target);
+        c->be->ops.release(c->be, c->teacher_logits);
+        c->be->ops.release(c->be, c->kd_grad);
+        if (c->x) c->be->ops.release(c->be, c->x);
+    }
+    free(c->host_target);
+    free(c->host_logits);
+}
+
+/* ---- setup ------------------------------------------------------------------ */
+
+/* Digest of everything that decides the student's weights. */
+static uint64_t student_digest(const cbd_config *cfg, const cbd_model_config *mc, uint64_t data_digest,
+                               const uint64_t *teacher_digests, int k) {
+    char text[4096];
+    int n = snprintf(text, sizeof text,
+                     "data %016llx ch %d resize %d size %d crop %d pad %d flip %d scale %g %g ratio %g %g "
+                     "mean %g std %g\nmodel %s head %d scale %g proj %d relu %d\n"
+                     "train bs %d lr %g final %g warmup %d mom %g wd %g nest %d dnb %d\n"
+                     "student alpha %g beta %g source %d distill %d loss %d tau %g T %g sampling %d epochs %d "
+                     "views %d seed %llu\n",
+                     (unsigned long long)data_digest, cfg->data.channels, cfg->data.resize, cfg->data.image_size,
+                     (int)cfg->data.crop, cfg->data.pad, cfg->data.flip, cfg->data.scale_min,
+                     cfg->data.scale_max, cfg->data.ratio_min, cfg->data.ratio_max, cfg->data.mean[0],
+                     cfg->data.std[0], mc->arch, (int)mc->head, mc->cosine_scale, mc->projection_dim,
+                     mc->projection_relu, cfg->train.batch_size, cfg->train.lr, cfg->train.lr_final,
+                     cfg->train.warmup_epochs, cfg->train.momentum, cfg->train.weight_decay, cfg->train.nesterov,
+                     cfg->train.decay_norm_and_bias, cfg->student.alpha, cfg->student.beta,
+                     (int)cfg->student.teacher_source, (int)cfg->student.distill, (int)cfg->student.loss,
+                     cfg->student.tau, cfg->student.temperature, (int)cfg->student.sampling, cfg->student.epochs,
+                     cfg->features.views, (unsigned long long)cfg->experiment.seed);
+    for (int i = 0; i < k && n > 0 && (size_t)n < sizeof text; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "teacher %d %016llx\n", i,
+                      (unsigned long long)teacher_digests[i]);
+    return cbd_fnv1a64(text, strlen(text));
+}
+
+int main(int argc, char **argv) {
+    const char *config_path = NULL;
+    const char *overrides[MAX_OVERRIDES];
+    int n_overrides = 0, resume = 0, force = 0, quiet = 0;
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"resume", no_argument, 0, 'r'},
+        {"force", no_argument, 0, 'f'},        {"set", required_argument, 0, 's'},
+        {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'r': resume = 1; break;
+        case 'f': force = 1; break;
+        case 'q': quiet = 1; break;
+        case 's':
+            if (n_overrides == MAX_OVERRIDES) cbd_fail(CBD_EXIT_USAGE, "at most %d --set options", MAX_OVERRIDES);
+            overrides[n_overrides++] = optarg;
+            break;
+        case 'h': usage(stdout); return CBD_EXIT_OK;
+        default: usage(stderr); return CBD_EXIT_USAGE;
+        }
+    }
+    if (optind != argc || !config_path) {
+        usage(stderr);
+        return CBD_EXIT_USAGE;
+    }
+    static cbd_config cfg;
+    char err[2048];
+    if (cbd_config_load(&cfg, config_path, overrides, n_overrides, err, sizeof err) != 0)
+        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    cbd_threads_set(cfg.experiment.threads);
+
+    cbd_dataset *train = cbd_stage_open_dataset(&cfg, "train", cfg.data.train, cfg.data.classes);
+    const int classes = cbd_dataset_classes(train);
+    cbd_dataset *val = cbd_stage_open_dataset(&cfg, "val", cfg.data.val, classes);
+    cbd_dataset *test = cbd_stage_open_dataset(&cfg, "test", cfg.data.test, classes);
+
+    static student_ctx ctx;
+    ctx.cfg = &cfg;
+    ctx.train = train;
+    ctx.classes = classes;
+    ctx.batch_size = cfg.train.batch_size;
+    ctx.views = (uint32_t)cfg.features.views;
+    ctx.online = cfg.student.teacher_source == CBD_TEACHER_SOURCE_ONLINE;
+    ctx.use_la = cfg.student.loss == CBD_LOSS_LOGIT_ADJUSTED;
+    ctx.need_logits = cfg.student.distill == CBD_DISTILL_LOGIT || cfg.student.distill == CBD_DISTILL_HYBRID;
+    ctx.k = cfg.student.distill == CBD_DISTILL_NONE ? 0 : cfg.student.teachers_count;
+    ctx.counters = cbd_calloc((size_t)cbd_dataset_count(train), sizeof *ctx.counters);
+    uint64_t teacher_digests[CBD_MAX_TEACHERS];
+    const int64_t cap = (int64_t)cfg.features.memory_cap_mb * 1024 * 1024 / (ctx.k ? ctx.k : 1);
+    for (int k = 0; k < ctx.k; k++) {
+        const char *name = cfg.student.teachers[k];
+        char file[160], folder[4200];
+        if (ctx.online) {
+            cbd_stage_path(folder, sizeof folder, cfg.experiment.output_dir, "teachers");
+            snprintf(file, sizeof file, "%s.ckpt.h5", name);
+            cbd_stage_path(ctx.teacher_paths[k], sizeof ctx.teacher_paths[k], folder, file);
+            cbd_checkpoint_meta meta;
+            if (cbd_checkpoint_read_meta(ctx.teacher_paths[k], &meta, err, sizeof err) != 0)
+                cbd_fail(CBD_EXIT_USAGE, "%s (train teacher %s first)", err, name);
+            ctx.dims[k] = cbd_resnet_arch_feature_dim(cbd_resnet_arch_find(meta.arch));
+            teacher_digests[k] = meta.config_digest;
+        } else {
+            cbd_stage_path(folder, sizeof folder, cfg.experiment.output_dir, "features");
+            snprintf(file, sizeof file, "%s.h5", name);
+            cbd_stage_path(ctx.teacher_paths[k], sizeof ctx.teacher_paths[k], folder, file);
+            cbd_feature_store_expect expect = {.n = cbd_dataset_count(train), .classes = classes,
+                                               .views = cfg.features.views, .labels = cbd_dataset_labels(train),
+                                               .manifest_digest = cbd_dataset_digest(train)};
+            ctx.stores[k] = cbd_feature_store_open(ctx.teacher_paths[k], &expect, cap, err, sizeof err);
+            if (!ctx.stores[k])
+                cbd_fail(CBD_EXIT_USAGE, "%s (dump the features of teacher %s first: cbd-dump-features)", err, name);
+            const cbd_feature_store_spec *spec = cbd_feature_store_spec_of(ctx.stores[k]);
+            if (ctx.need_logits && !spec->has_logits)
+                cbd_fail(CBD_EXIT_USAGE, "%s has no logits, which [student] distill needs", ctx.teacher_paths[k]);
+            ctx.dims[k] = spec->d;
+            teacher_digests[k] = spec->teacher_checkpoint_digest;
+        }
+        ctx.target_dim += ctx.dims[k];
+    }
+
+    cbd_train_job job;
+    memset(&job, 0, sizeof job);
+    cbd_stage_model_config(&cfg, cfg.student.arch, classes, &job.model);
+    const int student_dim = cbd_resnet_arch_feature_dim(cbd_resnet_arch_find(job.model.arch));
+    if (ctx.k > 1 || (ctx.k == 1 && ctx.dims[0] != student_dim)) {
+        job.model.projection_dim = ctx.target_dim;
+        job.model.projection_relu = cfg.student.projection_relu;
+        ctx.normalise_parts = 1;
+    }
+    if (ctx.k == 0) ctx.target_dim = 1;
+
+    char folder[4200];
+    snprintf(folder, sizeof folder, "%s", cfg.experiment.output_dir);
+    if (cbd_mkdir_p(folder, err, sizeof err) != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+    cbd_stage_path(job.final_path, sizeof job.final_path, folder, "student.ckpt.h5");
+    cbd_stage_path(job.resume_path, sizeof job.resume_path, folder, "student.resume.ckpt.h5");
+    cbd_stage_path(job.metrics_path, sizeof job.metrics_path, folder, "student.metrics.csv");
+    cbd_stage_path(job.log_path, sizeof job.log_path, folder, "student.log");
+    job.config_digest = student_digest(&cfg, &job.model, cbd_dataset_digest(train), teacher_digests, ctx.k);
+    int rc = cbd_stage_check_outputs(job.final_path, job.resume_path, job.config_digest, cfg.student.epochs, force,
+                                     &resume, quiet, "student");
+    if (rc >= 0) return rc;
+    char config_copy[4200];
+    cbd_stage_path(config_copy, sizeof config_copy, folder, "student.config.ini");
+    cbd_stage_write_config(&cfg, config_copy);
+
+    snprintf(job.label, sizeof job.label, "student");
+    job.seed = cfg.experiment.seed;
+    job.epochs = cfg.student.epochs;
+    job.batch_size = cfg.train.batch_size;
+    job.lr = cfg.train.lr;
+    job.lr_final = cfg.train.lr_final;
+    job.warmup_epochs = cfg.train.warmup_epochs;
+    job.sgd = (cbd_sgd_config){.momentum = cfg.train.momentum, .weight_decay = cfg.train.weight_decay,
+                               .nesterov = cfg.train.nesterov, .decay_norm_and_bias = cfg.train.decay_norm_and_bias};
+    job.sampling = cfg.student.sampling;
+    cbd_stage_store_views(&cfg, &job.train_views);
+    cbd_stage_eval_views(&cfg, &job.eval_views);
+    job.workers = cfg.data.workers;
+    job.on_bad_image = cfg.data.on_bad_image;
+    job.checkpoint_every = cfg.train.checkpoint_every;
+    snprintf(job.device, sizeof job.device, "%s", cbd_config_device_name(&cfg));
+    job.quiet = quiet;
+    job.hooks = (cbd_train_hooks){.ctx = &ctx, .begin = student_begin, .assign_views = student_assign_views,
+                                  .begin_epoch = student_begin_epoch, .loss = student_loss, .end = student_end};
+    if (!quiet) {
+        char what[256] = "no distillation";
+        if (ctx.k)
+            snprintf(what, sizeof what, "%s distillation from %d teacher%s (%s, d = %d%s), alpha %g, beta %g",
+                     cbd_distill_kind_names[cfg.student.distill], ctx.k, ctx.k > 1 ? "s" : "",
+                     ctx.online ? "online" : "stored features", ctx.target_dim,
+                     job.model.projection_dim ? " through h" : "", cfg.student.alpha, cfg.student.beta);
+        cbd_log("student: %s sampling, %s", cbd_sampling_kind_names[cfg.student.sampling], what);
+    }
+    rc = cbd_train_run(&job, train, val, test, resume);
+    for (int k = 0; k < ctx.k; k++)
+        if (ctx.stores[k]) cbd_feature_store_close(ctx.stores[k]);
+    free(ctx.counters);
+    cbd_dataset_close(train);
+    if (val) cbd_dataset_close(val);
+    if (test) cbd_dataset_close(test);
+    return rc;
+}
