@@ -257,9 +257,9 @@ int main(int argc, char **argv) {
     st.x = be->ops.alloc(be, (size_t)batch * views.out_channels * views.out_size * views.out_size * sizeof(float));
     st.features = cbd_malloc((size_t)batch * spec.d * sizeof(float));
     st.logits = cbd_malloc((size_t)batch * classes * sizeof(float));
-    int todo = 0;
-    for (int s = -1; s < spec.views; s++) todo += !cbd_feature_writer_view_done(writer, s);
-    st.images_total = (int64_t)todo * n;
+    int remaining = 0;
+    for (int s = -1; s < spec.views; s++) remaining += !cbd_feature_writer_view_done(writer, s);
+    st.images_total = (int64_t)remaining * n;
     cbd_progress bar;
     char label[96];
     snprintf(label, sizeof label, "features %s", t->name);
@@ -269,7 +269,7 @@ int main(int argc, char **argv) {
         cbd_log("features %s: %lld images x (%d views + center), d = %d, %s%s, %s%s", t->name, (long long)n,
                 spec.views, spec.d, spec.dtype == CBD_STORE_FLOAT16 ? "float16" : "float32",
                 spec.has_logits ? " with logits" : "", store_path,
-                todo < spec.views + 1 ? " (resuming)" : "");
+                remaining < spec.views + 1 ? " (resuming)" : "");
     const double started = cbd_now();
     int rc = CBD_EXIT_OK;
     for (int s = 0; s < spec.views && rc == CBD_EXIT_OK; s++) {
