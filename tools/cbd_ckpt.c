@@ -9,6 +9,7 @@
 
 #include "nn/backend.h"
 #include "nn/log.h"
+#include "tools/cli.h"
 #include "nn/model.h"
 #include "store/checkpoint.h"
 #include "store/digest.h"
@@ -38,17 +39,6 @@ static const char usage_text[] =
     "\n"
     "exit status: 0 ok; 1 failure (non-finite values, cannot write); 2 bad usage or a\n"
     "file that is refused (missing, not HDF5, truncated or corrupt, inconsistent)\n";
-
-static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static _Noreturn void usage_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("cbd: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nrun 'cbd-ckpt --help' for usage\n", stderr);
-    exit(CBD_EXIT_USAGE);
-}
 
 /* ---- info ---------------------------------------------------------------------- */
 
@@ -238,16 +228,6 @@ static int cmd_verify(const char *path) {
 
 /* ---- init ------------------------------------------------------------------------ */
 
-static long long parse_integer(const char *option, const char *text, long long lo, long long hi) {
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0')
-        usage_error("%s: expected an integer, got '%s'", option, text);
-    if (v < lo || v > hi) usage_error("%s: %lld is outside %lld..%lld", option, v, lo, hi);
-    return v;
-}
-
 typedef struct {
     cbd_model_config cfg;
     uint64_t seed;
@@ -256,7 +236,7 @@ typedef struct {
 
 /* The value of an option at argv[*i]; moves *i past it. */
 static const char *option_value(int argc, char **argv, int *i) {
-    if (*i + 1 >= argc) usage_error("%s needs a value", argv[*i]);
+    if (*i + 1 >= argc) cbd_usage_error("%s needs a value", argv[*i]);
     *i += 1;
     return argv[*i];
 }
@@ -272,31 +252,31 @@ static void parse_init(int argc, char **argv, init_args *a) {
             snprintf(a->cfg.arch, sizeof a->cfg.arch, "%s", option_value(argc, argv, &i));
             have_arch = 1;
         } else if (strcmp(arg, "--classes") == 0) {
-            a->cfg.classes = (int)parse_integer(arg, option_value(argc, argv, &i), 2, 1 << 24);
+            a->cfg.classes = (int)cbd_parse_integer(arg, option_value(argc, argv, &i), 2, 1 << 24);
             have_classes = 1;
         } else if (strcmp(arg, "--in-channels") == 0) {
-            a->cfg.in_channels = (int)parse_integer(arg, option_value(argc, argv, &i), 1, 1 << 16);
+            a->cfg.in_channels = (int)cbd_parse_integer(arg, option_value(argc, argv, &i), 1, 1 << 16);
             have_channels = 1;
         } else if (strcmp(arg, "--seed") == 0) {
-            a->seed = (uint64_t)parse_integer(arg, option_value(argc, argv, &i), 0, INT64_MAX);
+            a->seed = (uint64_t)cbd_parse_integer(arg, option_value(argc, argv, &i), 0, INT64_MAX);
         } else if (strcmp(arg, "--projection-dim") == 0) {
-            a->cfg.projection_dim = (int)parse_integer(arg, option_value(argc, argv, &i), 0, 1 << 20);
+            a->cfg.projection_dim = (int)cbd_parse_integer(arg, option_value(argc, argv, &i), 0, 1 << 20);
         } else if (strcmp(arg, "--head") == 0) {
             const char *head = option_value(argc, argv, &i);
             if (strcmp(head, "cosine") == 0) a->cfg.head = CBD_HEAD_COSINE;
             else if (strcmp(head, "linear") == 0) a->cfg.head = CBD_HEAD_LINEAR;
-            else usage_error("--head: expected 'cosine' or 'linear', got '%s'", head);
+            else cbd_usage_error("--head: expected 'cosine' or 'linear', got '%s'", head);
         } else if (arg[0] == '-' && arg[1] != '\0') {
-            usage_error("init: unknown option '%s'", arg);
+            cbd_usage_error("init: unknown option '%s'", arg);
         } else if (a->out) {
-            usage_error("init: more than one output file ('%s' and '%s')", a->out, arg);
+            cbd_usage_error("init: more than one output file ('%s' and '%s')", a->out, arg);
         } else {
             a->out = arg;
         }
     }
     if (!have_arch || !have_classes || !have_channels)
-        usage_error("init needs --arch, --classes and --in-channels");
-    if (!a->out) usage_error("init needs an output file");
+        cbd_usage_error("init needs --arch, --classes and --in-channels");
+    if (!a->out) cbd_usage_error("init needs an output file");
 }
 
 static int cmd_init(int argc, char **argv) {
@@ -307,7 +287,7 @@ static int cmd_init(int argc, char **argv) {
     parse_init(argc, argv, &a);
     cbd_backend *be = cbd_backend_create("cpu", err, sizeof err);
     if (!be) cbd_fail(CBD_EXIT_FAILURE, "cannot create the cpu backend: %s", err);
-    if (cbd_model_create(&m, be, &a.cfg, err, sizeof err) != 0) usage_error("init: %s", err);
+    if (cbd_model_create(&m, be, &a.cfg, err, sizeof err) != 0) cbd_usage_error("init: %s", err);
     cbd_model_initialize(&m, a.seed);
     cbd_checkpoint_meta_init(&meta, &a.cfg);
     meta.seed = a.seed;
@@ -327,21 +307,22 @@ static int cmd_init(int argc, char **argv) {
 /* ---- main -------------------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
+    cbd_cli_init(argv[0]);
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf(usage_text, cbd_resnet_arch_names());
             return CBD_EXIT_OK;
         }
-    if (argc < 2) usage_error("missing command (info, verify, diff or init)");
+    if (argc < 2) cbd_usage_error("missing command (info, verify, diff or init)");
     const char *cmd = argv[1];
     if (strcmp(cmd, "init") == 0) return cmd_init(argc, argv);
     if (strcmp(cmd, "diff") == 0) {
-        if (argc != 4) usage_error("diff takes exactly two files");
+        if (argc != 4) cbd_usage_error("diff takes exactly two files");
         return cmd_diff(argv[2], argv[3]);
     }
     if (strcmp(cmd, "info") != 0 && strcmp(cmd, "verify") != 0)
-        usage_error("unknown command '%s' (expected info, verify, diff or init)", cmd);
-    if (argc != 3) usage_error("%s takes exactly one FILE", cmd);
-    if (argv[2][0] == '-') usage_error("%s: unknown option '%s'", cmd, argv[2]);
+        cbd_usage_error("unknown command '%s' (expected info, verify, diff or init)", cmd);
+    if (argc != 3) cbd_usage_error("%s takes exactly one FILE", cmd);
+    if (argv[2][0] == '-') cbd_usage_error("%s: unknown option '%s'", cmd, argv[2]);
     return strcmp(cmd, "info") == 0 ? cmd_info(argv[2]) : cmd_verify(argv[2]);
 }

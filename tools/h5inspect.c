@@ -16,6 +16,7 @@
 #include <cblas.h>
 
 #include "nn/log.h"
+#include "tools/cli.h"
 #include "store/digest.h"
 #include "store/h5util.h"
 
@@ -67,17 +68,6 @@ typedef struct {
     char err[1024];
     hid_t file;
 } inspector;
-
-static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static _Noreturn void usage_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("cbd: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nrun 'h5inspect --help' for usage\n", stderr);
-    exit(CBD_EXIT_USAGE);
-}
 
 /* The message of the last failed h5util call ("FILE: what (why)"). */
 static _Noreturn void die_h5(const inspector *in) { cbd_fail(CBD_EXIT_USAGE, "%s", in->err); }
@@ -2499,6 +2489,7 @@ static int cmd_verify(inspector *in, json_out *w) {
 /* ---- main -------------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
+    cbd_cli_init(argv[0]);
     const char *path = NULL, *row = NULL, *seed = NULL;
     int stats = 0, verify = 0, json = 0;
     for (int i = 1; i < argc; i++) {
@@ -2513,20 +2504,20 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--json") == 0) {
             json = 1;
         } else if (strcmp(a, "--row") == 0 || strcmp(a, "--seed") == 0 || strcmp(a, "--view") == 0) {
-            if (i + 1 >= argc) usage_error("%s needs a value", a);
+            if (i + 1 >= argc) cbd_usage_error("%s needs a value", a);
             if (strcmp(a, "--row") == 0) row = argv[++i];
             else seed = argv[++i];
         } else if (a[0] == '-' && a[1] != '\0') {
-            usage_error("unknown option '%s'", a);
+            cbd_usage_error("unknown option '%s'", a);
         } else if (path) {
-            usage_error("more than one FILE ('%s' and '%s')", path, a);
+            cbd_usage_error("more than one FILE ('%s' and '%s')", path, a);
         } else {
             path = a;
         }
     }
-    if (!path) usage_error("missing FILE");
-    if (stats + verify + (row != NULL) > 1) usage_error("--stats, --verify and --row go one at a time");
-    if (seed && !row) usage_error("--seed selects the view of --row");
+    if (!path) cbd_usage_error("missing FILE");
+    if (stats + verify + (row != NULL) > 1) cbd_usage_error("--stats, --verify and --row go one at a time");
+    if (seed && !row) cbd_usage_error("--seed selects the view of --row");
 
     inspector in = {.path = path, .file = -1};
     cbd_h5_ctx_init(&in.h5, path, in.err, sizeof in.err);

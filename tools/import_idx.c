@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "nn/log.h"
+#include "tools/cli.h"
 #include "store/digest.h"
 #include "store/image_store.h"
 #include "store/manifest.h"
@@ -46,17 +47,6 @@ typedef struct {
     int classes;
 } options;
 
-static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static _Noreturn void usage_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("cbd: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nrun 'import-idx --help' for usage\n", stderr);
-    exit(CBD_EXIT_USAGE);
-}
-
 static void parse_args(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
     for (int i = 1; i < argc; i++) {
@@ -65,7 +55,7 @@ static void parse_args(int argc, char **argv, options *o) {
             fputs(usage_text, stdout);
             exit(CBD_EXIT_OK);
         }
-        if (i + 1 >= argc) usage_error("%s: missing value (or unknown option)", a);
+        if (i + 1 >= argc) cbd_usage_error("%s: missing value (or unknown option)", a);
         const char *v = argv[++i];
         if (strcmp(a, "--images") == 0) o->images = v;
         else if (strcmp(a, "--labels") == 0) o->labels = v;
@@ -76,12 +66,12 @@ static void parse_args(int argc, char **argv, options *o) {
             errno = 0;
             long n = strtol(v, &end, 10);
             if (errno || end == v || *end || n < 1 || n > 256)
-                usage_error("--classes: expected 1..256, got '%s'", v);
+                cbd_usage_error("--classes: expected 1..256, got '%s'", v);
             o->classes = (int)n;
-        } else usage_error("unknown option '%s'", a);
+        } else cbd_usage_error("unknown option '%s'", a);
     }
-    if (!o->images || !o->labels || !o->out) usage_error("--images, --labels and --out are required");
-    if (!cbd_image_store_path(o->out)) usage_error("--out: a store's name ends in .h5, got '%s'", o->out);
+    if (!o->images || !o->labels || !o->out) cbd_usage_error("--images, --labels and --out are required");
+    if (!cbd_image_store_path(o->out)) cbd_usage_error("--out: a store's name ends in .h5, got '%s'", o->out);
 }
 
 /* ---- IDX files ------------------------------------------------------------------------- */
@@ -251,6 +241,7 @@ static uint64_t import(const options *o, idx_file *images, const uint8_t *labels
 }
 
 int main(int argc, char **argv) {
+    cbd_cli_init(argv[0]);
     options o;
     idx_file labels_file, images_file;
     char err[1024], **names = NULL, hex[17];

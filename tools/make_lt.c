@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "nn/log.h"
+#include "tools/cli.h"
 #include "nn/rng.h"
 #include "store/digest.h"
 #include "store/image_store.h"
@@ -80,37 +81,6 @@ typedef struct {
     uint64_t seed;
 } options;
 
-static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static _Noreturn void usage_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("cbd: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nrun 'make-lt --help' for usage\n", stderr);
-    exit(CBD_EXIT_USAGE);
-}
-
-static long long parse_integer(const char *option, const char *text, long long lo, long long hi) {
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0')
-        usage_error("%s: expected an integer, got '%s'", option, text);
-    if (v < lo || v > hi) usage_error("%s: %lld is outside %lld..%lld", option, v, lo, hi);
-    return v;
-}
-
-static double parse_real(const char *option, const char *text, double lo, double hi) {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno != 0 || end == text || *end != '\0' || !isfinite(v))
-        usage_error("%s: expected a number, got '%s'", option, text);
-    if (v < lo || v > hi) usage_error("%s: %g is outside %g..%g", option, v, lo, hi);
-    return v;
-}
-
 static void parse_args(int argc, char **argv, options *o) {
     int have_seed = 0;
     *o = (options){.profile = -1, .alpha = 6.0};
@@ -120,31 +90,31 @@ static void parse_args(int argc, char **argv, options *o) {
             fputs(usage_text, stdout);
             exit(CBD_EXIT_OK);
         }
-        if (i + 1 >= argc) usage_error("%s: missing value (or unknown option)", a);
+        if (i + 1 >= argc) cbd_usage_error("%s: missing value (or unknown option)", a);
         const char *v = argv[++i];
         if (strcmp(a, "--in") == 0) o->in = v;
         else if (strcmp(a, "--out") == 0) o->out = v;
         else if (strcmp(a, "--counts") == 0) o->counts = v;
         else if (strcmp(a, "--class-names") == 0) o->class_names = v;
-        else if (strcmp(a, "--imbalance") == 0) o->imbalance = parse_real(a, v, 1.0, 1e9);
-        else if (strcmp(a, "--alpha") == 0) o->alpha = parse_real(a, v, 1e-3, 1e3);
-        else if (strcmp(a, "--n-max") == 0) o->n_max = (int)parse_integer(a, v, 1, INT32_MAX);
-        else if (strcmp(a, "--classes") == 0) o->classes = (int)parse_integer(a, v, 2, INT32_MAX);
+        else if (strcmp(a, "--imbalance") == 0) o->imbalance = cbd_parse_real(a, v, 1.0, 1e9);
+        else if (strcmp(a, "--alpha") == 0) o->alpha = cbd_parse_real(a, v, 1e-3, 1e3);
+        else if (strcmp(a, "--n-max") == 0) o->n_max = (int)cbd_parse_integer(a, v, 1, INT32_MAX);
+        else if (strcmp(a, "--classes") == 0) o->classes = (int)cbd_parse_integer(a, v, 2, INT32_MAX);
         else if (strcmp(a, "--seed") == 0) {
-            o->seed = (uint64_t)parse_integer(a, v, 0, INT64_MAX);
+            o->seed = (uint64_t)cbd_parse_integer(a, v, 0, INT64_MAX);
             have_seed = 1;
         } else if (strcmp(a, "--profile") == 0) {
             if (strcmp(v, "exp") == 0) o->profile = PROFILE_EXP;
             else if (strcmp(v, "pareto") == 0) o->profile = PROFILE_PARETO;
-            else usage_error("--profile: expected 'exp' or 'pareto', got '%s'", v);
-        } else usage_error("unknown option '%s'", a);
+            else cbd_usage_error("--profile: expected 'exp' or 'pareto', got '%s'", v);
+        } else cbd_usage_error("unknown option '%s'", a);
     }
     if (!o->in || !o->out || o->profile < 0 || o->imbalance == 0.0 || o->n_max == 0 || !have_seed)
-        usage_error("--in, --out, --profile, --imbalance, --n-max and --seed are required");
+        cbd_usage_error("--in, --out, --profile, --imbalance, --n-max and --seed are required");
     if (cbd_image_store_path(o->in) != cbd_image_store_path(o->out))
-        usage_error(
+        cbd_usage_error(
             "--out must be of the same kind as --in (a .h5 store gives a .h5 store, a manifest a manifest)");
-    if (strcmp(o->in, o->out) == 0) usage_error("--out must differ from --in");
+    if (strcmp(o->in, o->out) == 0) cbd_usage_error("--out must differ from --in");
 }
 
 /* ---- class sizes ------------------------------------------------------------------------- */
@@ -336,6 +306,7 @@ static uint64_t write_store(const options *o, const input *in, const uint8_t *ke
 }
 
 int main(int argc, char **argv) {
+    cbd_cli_init(argv[0]);
     options o;
     input in;
     char err[1024], hex[17];

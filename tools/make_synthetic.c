@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "nn/log.h"
+#include "tools/cli.h"
 #include "nn/rng.h"
 #include "store/fsutil.h"
 #include "store/image.h"
@@ -90,37 +91,6 @@ typedef struct {
     uint64_t seed;
 } options;
 
-static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static _Noreturn void usage_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("cbd: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nrun 'make-synthetic --help' for usage\n", stderr);
-    exit(CBD_EXIT_USAGE);
-}
-
-static long long parse_integer(const char *option, const char *text, long long lo, long long hi) {
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0')
-        usage_error("%s: expected an integer, got '%s'", option, text);
-    if (v < lo || v > hi) usage_error("%s: %lld is outside %lld..%lld", option, v, lo, hi);
-    return v;
-}
-
-static double parse_real(const char *option, const char *text, double lo, double hi) {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno != 0 || end == text || *end != '\0' || !isfinite(v))
-        usage_error("%s: expected a number, got '%s'", option, text);
-    if (v < lo || v > hi) usage_error("%s: %g is outside %g..%g", option, v, lo, hi);
-    return v;
-}
-
 static void parse_args(int argc, char **argv, options *o) {
     *o = (options){.classes = 20, .n_max = 100, .imbalance = 25.0, .size = 32, .channels = 3,
                    .val_per_class = 10, .test_per_class = 20, .seed = 1};
@@ -134,21 +104,21 @@ static void parse_args(int argc, char **argv, options *o) {
             o->force = 1;
             continue;
         }
-        if (i + 1 >= argc) usage_error("%s: missing value (or unknown option)", a);
+        if (i + 1 >= argc) cbd_usage_error("%s: missing value (or unknown option)", a);
         const char *v = argv[++i];
         if (strcmp(a, "--out") == 0) o->out = v;
-        else if (strcmp(a, "--classes") == 0) o->classes = (int)parse_integer(a, v, 2, 1000);
-        else if (strcmp(a, "--n-max") == 0) o->n_max = (int)parse_integer(a, v, 1, 100000);
-        else if (strcmp(a, "--imbalance") == 0) o->imbalance = parse_real(a, v, 1.0, 1e6);
-        else if (strcmp(a, "--size") == 0) o->size = (int)parse_integer(a, v, 8, 512);
-        else if (strcmp(a, "--channels") == 0) o->channels = (int)parse_integer(a, v, 1, 3);
-        else if (strcmp(a, "--val-per-class") == 0) o->val_per_class = (int)parse_integer(a, v, 1, 100000);
-        else if (strcmp(a, "--test-per-class") == 0) o->test_per_class = (int)parse_integer(a, v, 1, 100000);
-        else if (strcmp(a, "--seed") == 0) o->seed = (uint64_t)parse_integer(a, v, 0, INT64_MAX);
-        else usage_error("unknown option '%s'", a);
+        else if (strcmp(a, "--classes") == 0) o->classes = (int)cbd_parse_integer(a, v, 2, 1000);
+        else if (strcmp(a, "--n-max") == 0) o->n_max = (int)cbd_parse_integer(a, v, 1, 100000);
+        else if (strcmp(a, "--imbalance") == 0) o->imbalance = cbd_parse_real(a, v, 1.0, 1e6);
+        else if (strcmp(a, "--size") == 0) o->size = (int)cbd_parse_integer(a, v, 8, 512);
+        else if (strcmp(a, "--channels") == 0) o->channels = (int)cbd_parse_integer(a, v, 1, 3);
+        else if (strcmp(a, "--val-per-class") == 0) o->val_per_class = (int)cbd_parse_integer(a, v, 1, 100000);
+        else if (strcmp(a, "--test-per-class") == 0) o->test_per_class = (int)cbd_parse_integer(a, v, 1, 100000);
+        else if (strcmp(a, "--seed") == 0) o->seed = (uint64_t)cbd_parse_integer(a, v, 0, INT64_MAX);
+        else cbd_usage_error("unknown option '%s'", a);
     }
-    if (!o->out) usage_error("--out DIR is required");
-    if (o->channels == 2) usage_error("--channels: expected 1 or 3, got 2");
+    if (!o->out) cbd_usage_error("--out DIR is required");
+    if (o->channels == 2) cbd_usage_error("--channels: expected 1 or 3, got 2");
 }
 
 /* The parameters as the marker records them. */
@@ -462,6 +432,7 @@ static double seconds_now(void) {
 }
 
 int main(int argc, char **argv) {
+    cbd_cli_init(argv[0]);
     options o;
     char params[512], err[1024];
     parse_args(argc, argv, &o);

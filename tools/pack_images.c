@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "nn/log.h"
+#include "tools/cli.h"
 #include "store/digest.h"
 #include "store/image_store.h"
 #include "store/jpeg.h"
@@ -48,24 +49,13 @@ typedef struct {
     int channels, resize, height, width, classes, skip_bad, threads;
 } options;
 
-static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static _Noreturn void usage_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("cbd: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nrun 'pack-images --help' for usage\n", stderr);
-    exit(CBD_EXIT_USAGE);
-}
-
 static int parse_integer(const char *option, const char *text, long lo, long hi) {
     char *end = NULL;
     errno = 0;
     long v = strtol(text, &end, 10);
     if (errno != 0 || end == text || *end != '\0')
-        usage_error("%s: expected an integer, got '%s'", option, text);
-    if (v < lo || v > hi) usage_error("%s: %ld is outside %ld..%ld", option, v, lo, hi);
+        cbd_usage_error("%s: expected an integer, got '%s'", option, text);
+    if (v < lo || v > hi) cbd_usage_error("%s: %ld is outside %ld..%ld", option, v, lo, hi);
     return (int)v;
 }
 
@@ -87,7 +77,7 @@ static void parse_args(int argc, char **argv, options *o) {
             fputs(usage_text, stdout);
             exit(CBD_EXIT_OK);
         }
-        if (i + 1 >= argc) usage_error("%s: missing value (or unknown option)", a);
+        if (i + 1 >= argc) cbd_usage_error("%s: missing value (or unknown option)", a);
         const char *v = argv[++i];
         if (strcmp(a, "--manifest") == 0) o->manifest = v;
         else if (strcmp(a, "--image-root") == 0) o->image_root = v;
@@ -100,14 +90,14 @@ static void parse_args(int argc, char **argv, options *o) {
         else if (strcmp(a, "--threads") == 0) o->threads = parse_integer(a, v, 1, 1024);
         else if (strcmp(a, "--on-bad-image") == 0) {
             if (strcmp(v, "fail") != 0 && strcmp(v, "skip") != 0)
-                usage_error("--on-bad-image: expected 'fail' or 'skip', got '%s'", v);
+                cbd_usage_error("--on-bad-image: expected 'fail' or 'skip', got '%s'", v);
             o->skip_bad = strcmp(v, "skip") == 0;
-        } else usage_error("unknown option '%s'", a);
+        } else cbd_usage_error("unknown option '%s'", a);
     }
     if (!o->manifest || !o->out || !o->channels)
-        usage_error("--manifest, --channels and --out are required");
-    if (o->channels == 2) usage_error("--channels: expected 1 or 3, got 2");
-    if (!cbd_image_store_path(o->out)) usage_error("--out: a store's name ends in .h5, got '%s'", o->out);
+        cbd_usage_error("--manifest, --channels and --out are required");
+    if (o->channels == 2) cbd_usage_error("--channels: expected 1 or 3, got 2");
+    if (!cbd_image_store_path(o->out)) cbd_usage_error("--out: a store's name ends in .h5, got '%s'", o->out);
     if (o->height && !o->resize) o->resize = o->height > o->width ? o->height : o->width;
 }
 
@@ -280,6 +270,7 @@ static char *image_root(const options *o) {
 }
 
 int main(int argc, char **argv) {
+    cbd_cli_init(argv[0]);
     options o;
     cbd_manifest m;
     char err[1024], **names = NULL;
