@@ -10,7 +10,6 @@
  * augment(image_i, rng(experiment seed, i, s)) with the student's (standard)
  * augmentation: the k-th time the student draws image i it shows view k mod S
  * and reads row (k mod S, i). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "nn/log.h"
 #include "nn/threads.h"
 #include "stages/config.h"
+#include "stages/stage_args.h"
 #include "stages/loader.h"
 #include "stages/progress.h"
 #include "stages/stage_common.h"
@@ -26,8 +26,6 @@
 #include "store/digest.h"
 #include "store/feature_store.h"
 #include "store/fsutil.h"
-
-#define MAX_OVERRIDES 64
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -138,37 +136,13 @@ static int dump_view(dump_state *st, int64_t n, int view, const int64_t *order, 
 }
 
 int main(int argc, char **argv) {
-    const char *config_path = NULL, *teacher_name = NULL;
-    const char *overrides[MAX_OVERRIDES];
-    int n_overrides = 0, force = 0, quiet = 0;
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'}, {"teacher", required_argument, 0, 't'},
-        {"force", no_argument, 0, 'f'},        {"set", required_argument, 0, 's'},
-        {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 't': teacher_name = optarg; break;
-        case 'f': force = 1; break;
-        case 'q': quiet = 1; break;
-        case 's':
-            if (n_overrides == MAX_OVERRIDES) cbd_fail(CBD_EXIT_USAGE, "at most %d --set options", MAX_OVERRIDES);
-            overrides[n_overrides++] = optarg;
-            break;
-        case 'h': usage(stdout); return CBD_EXIT_OK;
-        default: usage(stderr); return CBD_EXIT_USAGE;
-        }
-    }
-    if (optind != argc || !config_path || !teacher_name) {
-        usage(stderr);
-        return CBD_EXIT_USAGE;
-    }
+    cbd_stage_args args;
+    cbd_stage_parse_args(argc, argv, CBD_ARG_TEACHER | CBD_ARG_FORCE | CBD_ARG_QUIET, CBD_ARG_TEACHER, usage, &args);
+    const char *config_path = args.config, *teacher_name = args.teacher;
+    const int force = args.force, quiet = args.quiet;
     static cbd_config cfg;
     char err[2048];
-    if (cbd_config_load(&cfg, config_path, overrides, n_overrides, err, sizeof err) != 0)
-        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    cbd_stage_load_config(&args, &cfg);
     const cbd_teacher_config *t = cbd_config_teacher(&cfg, teacher_name);
     if (!t) cbd_fail(CBD_EXIT_USAGE, "%s has no [teacher.%s]", config_path, teacher_name);
     cbd_threads_set(cfg.experiment.threads);

@@ -12,7 +12,6 @@
  * last; prints the Markdown summary table on standard output. */
 #define _XOPEN_SOURCE 700 /* realpath */
 
-#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include "nn/log.h"
 #include "nn/threads.h"
 #include "stages/config.h"
+#include "stages/stage_args.h"
 #include "stages/eval_metrics.h"
 #include "stages/loader.h"
 #include "stages/progress.h"
@@ -29,7 +29,6 @@
 #include "store/checkpoint.h"
 #include "store/fsutil.h"
 
-#define MAX_OVERRIDES 64
 #define NAME_MAX_LEN 127
 #define EVAL_FORMAT "cbd-eval"
 #define EVAL_FORMAT_VERSION 1
@@ -432,36 +431,11 @@ static void default_name(const char *model_path, char *out, size_t len) {
 }
 
 int main(int argc, char **argv) {
-    const char *config_path = NULL, *model_arg = NULL, *name_arg = NULL, *split = "test";
-    const char *overrides[MAX_OVERRIDES];
-    int n_overrides = 0, use_ncm = 0, quiet = 0;
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'}, {"model", required_argument, 0, 'm'},
-        {"name", required_argument, 0, 'n'},   {"split", required_argument, 0, 'p'},
-        {"ncm", no_argument, 0, 'N'},          {"set", required_argument, 0, 's'},
-        {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 'm': model_arg = optarg; break;
-        case 'n': name_arg = optarg; break;
-        case 'p': split = optarg; break;
-        case 'N': use_ncm = 1; break;
-        case 'q': quiet = 1; break;
-        case 's':
-            if (n_overrides == MAX_OVERRIDES) cbd_fail(CBD_EXIT_USAGE, "at most %d --set options", MAX_OVERRIDES);
-            overrides[n_overrides++] = optarg;
-            break;
-        case 'h': usage(stdout); return CBD_EXIT_OK;
-        default: usage(stderr); return CBD_EXIT_USAGE;
-        }
-    }
-    if (optind != argc || !config_path || !model_arg) {
-        usage(stderr);
-        return CBD_EXIT_USAGE;
-    }
+    cbd_stage_args args;
+    cbd_stage_parse_args(argc, argv, CBD_ARG_MODEL | CBD_ARG_NAME | CBD_ARG_SPLIT | CBD_ARG_NCM | CBD_ARG_QUIET, CBD_ARG_MODEL, usage, &args);
+    const char *config_path = args.config, *model_arg = args.model, *name_arg = args.name;
+    const char *split = args.split ? args.split : "test";
+    const int use_ncm = args.ncm, quiet = args.quiet;
     if (strcmp(split, "test") != 0 && strcmp(split, "val") != 0)
         cbd_fail(CBD_EXIT_USAGE, "--split %s: expected test or val", split);
     char name[NAME_MAX_LEN + 160];
@@ -478,8 +452,7 @@ int main(int argc, char **argv) {
 
     static cbd_config cfg;
     char err[4400];
-    if (cbd_config_load(&cfg, config_path, overrides, n_overrides, err, sizeof err) != 0)
-        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    cbd_stage_load_config(&args, &cfg);
     const char *split_path = strcmp(split, "test") == 0 ? cfg.data.test : cfg.data.val;
     if (!split_path[0])
         cbd_fail(CBD_EXIT_USAGE, "%s: [data] %s is not set: there is no %s split to evaluate (set [data] %s, "

@@ -5,7 +5,6 @@
  * and runs it.
  *
  *   cbd-plan --config ini/tiny.ini [--set S.KEY=VALUE ...] > build/plans/tiny.mk */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +13,7 @@
 
 #include "nn/log.h"
 #include "stages/config.h"
-
-#define MAX_OVERRIDES 64
+#include "stages/stage_args.h"
 
 /* Lexically normalises `path` ("ini/../data/x" -> "data/x") and makes it
  * relative to the working directory when it lies below it, so that make
@@ -51,34 +49,19 @@ static void normalise(const char *path, char *out, size_t len) {
 /* Make-escapes spaces (file names with spaces are not supported by make). */
 static int has_space(const char *s) { return strpbrk(s, " \t") != NULL; }
 
+static void usage(FILE *out) {
+    fprintf(out, "usage: cbd-plan --config FILE [--set S.KEY=VALUE ...]\n"
+                 "prints the make rules of the experiment's stages on standard output\n");
+}
+
 int main(int argc, char **argv) {
-    const char *config_path = NULL;
-    const char *overrides[MAX_OVERRIDES];
-    int n_overrides = 0;
-    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
-                                         {"set", required_argument, 0, 's'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 's':
-            if (n_overrides == MAX_OVERRIDES) cbd_fail(CBD_EXIT_USAGE, "at most %d --set options", MAX_OVERRIDES);
-            overrides[n_overrides++] = optarg;
-            break;
-        case 'h':
-            printf("usage: cbd-plan --config FILE [--set S.KEY=VALUE ...]\n"
-                   "prints the make rules of the experiment's stages on standard output\n");
-            return CBD_EXIT_OK;
-        default: return CBD_EXIT_USAGE;
-        }
-    }
-    if (optind != argc || !config_path) cbd_fail(CBD_EXIT_USAGE, "usage: cbd-plan --config FILE [--set S.KEY=VALUE ...]");
+    cbd_stage_args args;
+    cbd_stage_parse_args(argc, argv, 0, 0, usage, &args);
+    const char *config_path = args.config;
+    const char *const *overrides = args.overrides;
+    const int n_overrides = args.n_overrides;
     static cbd_config cfg;
-    char err[2048];
-    if (cbd_config_load(&cfg, config_path, overrides, n_overrides, err, sizeof err) != 0)
-        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    cbd_stage_load_config(&args, &cfg);
 
     char ini[PATH_MAX], out_dir[PATH_MAX], data[3][PATH_MAX];
     normalise(config_path, ini, sizeof ini);

@@ -16,7 +16,6 @@
  *   cbd-train-student --config ini/tiny.ini [--resume] [--force] [--set S.KEY=VALUE]
  *
  * Writes <output_dir>/student.ckpt.h5 (+ .metrics.csv, .log, .config.ini). */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include "nn/losses/losses.h"
 #include "nn/threads.h"
 #include "stages/config.h"
+#include "stages/stage_args.h"
 #include "stages/stage_common.h"
 #include "stages/trainer.h"
 #include "store/checkpoint.h"
@@ -34,8 +34,6 @@
 #include "store/feature_prefetch.h"
 #include "store/feature_store.h"
 #include "store/fsutil.h"
-
-#define MAX_OVERRIDES 64
 
 typedef struct {
     const cbd_config *cfg;
@@ -270,37 +268,13 @@ static uint64_t student_digest(const cbd_config *cfg, const cbd_model_config *mc
 }
 
 int main(int argc, char **argv) {
-    const char *config_path = NULL;
-    const char *overrides[MAX_OVERRIDES];
-    int n_overrides = 0, resume = 0, force = 0, quiet = 0;
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'}, {"resume", no_argument, 0, 'r'},
-        {"force", no_argument, 0, 'f'},        {"set", required_argument, 0, 's'},
-        {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 'r': resume = 1; break;
-        case 'f': force = 1; break;
-        case 'q': quiet = 1; break;
-        case 's':
-            if (n_overrides == MAX_OVERRIDES) cbd_fail(CBD_EXIT_USAGE, "at most %d --set options", MAX_OVERRIDES);
-            overrides[n_overrides++] = optarg;
-            break;
-        case 'h': usage(stdout); return CBD_EXIT_OK;
-        default: usage(stderr); return CBD_EXIT_USAGE;
-        }
-    }
-    if (optind != argc || !config_path) {
-        usage(stderr);
-        return CBD_EXIT_USAGE;
-    }
+    cbd_stage_args args;
+    cbd_stage_parse_args(argc, argv, CBD_ARG_RESUME | CBD_ARG_FORCE | CBD_ARG_QUIET, 0, usage, &args);
+    int resume = args.resume;
+    const int force = args.force, quiet = args.quiet;
     static cbd_config cfg;
     char err[2048];
-    if (cbd_config_load(&cfg, config_path, overrides, n_overrides, err, sizeof err) != 0)
-        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    cbd_stage_load_config(&args, &cfg);
     cbd_threads_set(cfg.experiment.threads);
 
     cbd_dataset *train = cbd_stage_open_dataset(&cfg, "train", cfg.data.train, cfg.data.classes);

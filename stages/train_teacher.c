@@ -6,7 +6,6 @@
  * Writes <output_dir>/teachers/NAME.ckpt.h5 when training is complete, and
  * beside it NAME.metrics.csv, NAME.log, NAME.config.ini (the resolved
  * configuration) and, while training, NAME.resume.ckpt.h5. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +14,12 @@
 #include "nn/log.h"
 #include "nn/threads.h"
 #include "stages/config.h"
+#include "stages/stage_args.h"
 #include "stages/stage_common.h"
 #include "stages/trainer.h"
 #include "store/checkpoint.h"
 #include "store/digest.h"
 #include "store/fsutil.h"
-
-#define MAX_OVERRIDES 64
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -66,38 +64,14 @@ static uint64_t teacher_digest(const cbd_config *cfg, const cbd_teacher_config *
 }
 
 int main(int argc, char **argv) {
-    const char *config_path = NULL, *teacher_name = NULL;
-    const char *overrides[MAX_OVERRIDES];
-    int n_overrides = 0, resume = 0, force = 0, quiet = 0;
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'}, {"teacher", required_argument, 0, 't'},
-        {"resume", no_argument, 0, 'r'},       {"force", no_argument, 0, 'f'},
-        {"set", required_argument, 0, 's'},    {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 't': teacher_name = optarg; break;
-        case 'r': resume = 1; break;
-        case 'f': force = 1; break;
-        case 'q': quiet = 1; break;
-        case 's':
-            if (n_overrides == MAX_OVERRIDES) cbd_fail(CBD_EXIT_USAGE, "at most %d --set options", MAX_OVERRIDES);
-            overrides[n_overrides++] = optarg;
-            break;
-        case 'h': usage(stdout); return CBD_EXIT_OK;
-        default: usage(stderr); return CBD_EXIT_USAGE;
-        }
-    }
-    if (optind != argc || !config_path || !teacher_name) {
-        usage(stderr);
-        return CBD_EXIT_USAGE;
-    }
+    cbd_stage_args args;
+    cbd_stage_parse_args(argc, argv, CBD_ARG_TEACHER | CBD_ARG_RESUME | CBD_ARG_FORCE | CBD_ARG_QUIET, CBD_ARG_TEACHER, usage, &args);
+    const char *config_path = args.config, *teacher_name = args.teacher;
+    int resume = args.resume;
+    const int force = args.force, quiet = args.quiet;
     static cbd_config cfg;
     char err[2048];
-    if (cbd_config_load(&cfg, config_path, overrides, n_overrides, err, sizeof err) != 0)
-        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    cbd_stage_load_config(&args, &cfg);
     const cbd_teacher_config *t = cbd_config_teacher(&cfg, teacher_name);
     if (!t) {
         char names[1024] = "";

@@ -1,0 +1,75 @@
+#include "stages/stage_args.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/log.h"
+
+static const struct {
+    const char *name;
+    int has_arg;
+    unsigned flag;
+} known[] = {
+    {"teacher", required_argument, CBD_ARG_TEACHER}, {"resume", no_argument, CBD_ARG_RESUME},
+    {"force", no_argument, CBD_ARG_FORCE},           {"quiet", no_argument, CBD_ARG_QUIET},
+    {"model", required_argument, CBD_ARG_MODEL},     {"name", required_argument, CBD_ARG_NAME},
+    {"split", required_argument, CBD_ARG_SPLIT},     {"ncm", no_argument, CBD_ARG_NCM},
+};
+#define KNOWN_COUNT ((int)(sizeof known / sizeof known[0]))
+
+static _Noreturn void bad_usage(void (*usage)(FILE *out)) {
+    usage(stderr);
+    exit(CBD_EXIT_USAGE);
+}
+
+void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned required,
+                          void (*usage)(FILE *out), cbd_stage_args *a) {
+    memset(a, 0, sizeof *a);
+    struct option opts[KNOWN_COUNT + 4];
+    int n = 0;
+    opts[n++] = (struct option){"config", required_argument, 0, 'c'};
+    opts[n++] = (struct option){"set", required_argument, 0, 's'};
+    opts[n++] = (struct option){"help", no_argument, 0, 'h'};
+    for (int i = 0; i < KNOWN_COUNT; i++)
+        if (accepted & known[i].flag) opts[n++] = (struct option){known[i].name, known[i].has_arg, 0, 256 + i};
+    opts[n] = (struct option){0, 0, 0, 0};
+    unsigned given = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (opt == 'h') {
+            usage(stdout);
+            exit(CBD_EXIT_OK);
+        }
+        if (opt == 'c') {
+            a->config = optarg;
+            continue;
+        }
+        if (opt == 's') {
+            if (a->n_overrides == CBD_STAGE_MAX_OVERRIDES)
+                cbd_fail(CBD_EXIT_USAGE, "at most %d --set options", CBD_STAGE_MAX_OVERRIDES);
+            a->overrides[a->n_overrides++] = optarg;
+            continue;
+        }
+        if (opt < 256) bad_usage(usage);
+        const unsigned flag = known[opt - 256].flag;
+        given |= flag;
+        switch (flag) {
+        case CBD_ARG_TEACHER: a->teacher = optarg; break;
+        case CBD_ARG_RESUME: a->resume = 1; break;
+        case CBD_ARG_FORCE: a->force = 1; break;
+        case CBD_ARG_QUIET: a->quiet = 1; break;
+        case CBD_ARG_MODEL: a->model = optarg; break;
+        case CBD_ARG_NAME: a->name = optarg; break;
+        case CBD_ARG_SPLIT: a->split = optarg; break;
+        case CBD_ARG_NCM: a->ncm = 1; break;
+        }
+    }
+    if (optind != argc || !a->config || (given & required) != required) bad_usage(usage);
+}
+
+void cbd_stage_load_config(const cbd_stage_args *a, cbd_config *cfg) {
+    char err[2048];
+    if (cbd_config_load(cfg, a->config, a->overrides, a->n_overrides, err, sizeof err) != 0)
+        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+}
