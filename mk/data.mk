@@ -1,21 +1,22 @@
 # How the data sets the committed experiments read are made. Included by the
-# generated per-experiment makefiles (cbd-plan) and by the root Makefile.
+# generated per-experiment makefiles (cbd-plan). The tools are order-only
+# prerequisites: rebuilding a tool does not remake data that exists.
 BIN ?= build/bin
 
 # The tiny synthetic long-tailed set (ini/tiny.ini).
-data/tiny/train.txt data/tiny/val.txt data/tiny/test.txt data/tiny/classes.txt: $(BIN)/make-synthetic
+data/tiny/train.txt data/tiny/val.txt data/tiny/test.txt data/tiny/classes.txt: | $(BIN)/make-synthetic
 	$(BIN)/make-synthetic --out data/tiny --seed 1
 
 # Fashion-MNIST-LT (ini/fmnist_lt.ini): Debian's dataset-fashion-mnist, packed,
 # then subsampled to the exponential profile with IF = 100, n_max = 6000.
 FMNIST_IDX ?= /usr/share/datasets/fashion-mnist
-data/fmnist_lt/train.h5: $(BIN)/import-idx
+data/fmnist_lt/train.h5: | $(BIN)/import-idx
 	@test -f $(FMNIST_IDX)/train-images-idx3-ubyte.gz || { echo "Fashion-MNIST not found in $(FMNIST_IDX): apt-get install dataset-fashion-mnist" >&2; exit 2; }
 	@mkdir -p data/fmnist_lt
 	$(BIN)/import-idx --images $(FMNIST_IDX)/train-images-idx3-ubyte.gz --labels $(FMNIST_IDX)/train-labels-idx1-ubyte.gz --class-names data_manifests/fashion_mnist_classes.txt --out $@
-data/fmnist_lt/test.h5: $(BIN)/import-idx
+data/fmnist_lt/test.h5: | $(BIN)/import-idx
 	@test -f $(FMNIST_IDX)/t10k-images-idx3-ubyte.gz || { echo "Fashion-MNIST not found in $(FMNIST_IDX): apt-get install dataset-fashion-mnist" >&2; exit 2; }
 	@mkdir -p data/fmnist_lt
 	$(BIN)/import-idx --images $(FMNIST_IDX)/t10k-images-idx3-ubyte.gz --labels $(FMNIST_IDX)/t10k-labels-idx1-ubyte.gz --class-names data_manifests/fashion_mnist_classes.txt --out $@
-data/fmnist_lt/train_lt.h5: data/fmnist_lt/train.h5 $(BIN)/make-lt
+data/fmnist_lt/train_lt.h5: data/fmnist_lt/train.h5 | $(BIN)/make-lt
 	$(BIN)/make-lt --in $< --out $@ --profile exp --imbalance 100 --n-max 6000 --seed 1 --counts data/fmnist_lt/train_lt_counts.csv

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include "nn/log.h"
 #include "nn/threads.h"
@@ -198,6 +199,7 @@ int main(int argc, char **argv) {
 
     if (!force && store_up_to_date(store_path, &spec, cbd_dataset_labels(train))) {
         if (!quiet) cbd_log("features of teacher %s are up to date: %s", t->name, store_path);
+        utime(store_path, NULL); /* newer than its inputs again, so make does not ask twice */
         return CBD_EXIT_OK;
     }
     char partial[4300];
