@@ -4,6 +4,7 @@
 # changing the [student] section reruns only the student and its evaluation.
 # usage: make_pipeline.sh BIN_DIR WORK_DIR
 set -euo pipefail
+unset MAKEFLAGS MFLAGS MAKELEVEL  # a make of its own, not a child of the make that runs the tests
 [ $# -eq 2 ] || { echo "usage: $0 BIN_DIR WORK_DIR" >&2; exit 2; }
 bin=$(cd "$1" && pwd)
 work=$2
