@@ -212,35 +212,12 @@ static int read_int(cbd_h5_ctx *c, hid_t file, const char *name, int64_t lo, int
     return 0;
 }
 
-static int check_format(cbd_h5_ctx *c, hid_t file) {
-    char format[64];
-    int64_t version;
-    int found = cbd_h5_attr_exists(c, file, ".", "format");
-    if (found < 0) return -1;
-    if (!found) {
-        cbd_h5_fail(c, "not a cbd checkpoint (no 'format' attribute)");
-        return -1;
-    }
-    if (cbd_h5_attr_read_string(c, file, ".", "format", format, sizeof format) != 0) return -1;
-    if (strcmp(format, CBD_CHECKPOINT_FORMAT) != 0) {
-        cbd_h5_fail(c, "not a cbd checkpoint (format is '%s', expected '%s')", format,
-                    CBD_CHECKPOINT_FORMAT);
-        return -1;
-    }
-    if (cbd_h5_attr_read_int64(c, file, ".", "format_version", &version) != 0) return -1;
-    if (version != CBD_CHECKPOINT_FORMAT_VERSION) {
-        cbd_h5_fail(c, "checkpoint format version %lld is not supported (this program reads version %d)",
-                    (long long)version, CBD_CHECKPOINT_FORMAT_VERSION);
-        return -1;
-    }
-    return 0;
-}
-
 static int read_meta(cbd_h5_ctx *c, hid_t file, cbd_checkpoint_meta *m) {
     char head[32];
     double scale;
     memset(m, 0, sizeof *m);
-    if (check_format(c, file) != 0) return -1;
+    if (cbd_h5_check_format(c, file, CBD_CHECKPOINT_FORMAT, "checkpoint", CBD_CHECKPOINT_FORMAT_VERSION, NULL) != 0)
+        return -1;
     if (cbd_h5_attr_read_string(c, file, ".", "program_version", m->program_version,
                                 sizeof m->program_version) ||
         cbd_h5_attr_read_string(c, file, ".", "arch", m->arch, sizeof m->arch) ||

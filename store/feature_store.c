@@ -150,47 +150,13 @@ cleanup:
     return -1;
 }
 
-/* Checks that dataset `name` exists and holds `type_class` values of `size`
- * bytes in exactly the shape dims; opens it with access properties dapl. */
-static hid_t open_checked(cbd_h5_ctx *c, hid_t file, const char *name, H5T_class_t type_class, size_t size,
-                          int ndim, const hsize_t *dims, hid_t dapl) {
-    hid_t dset = -1, type = -1;
-    int found = cbd_h5_exists(c, file, name), file_ndim = 0;
-    hsize_t file_dims[H5S_MAX_RANK];
-    if (found <= 0) {
-        if (found == 0) cbd_h5_fail(c, "missing dataset '%s'", name);
-        return -1;
-    }
-    CBD_H5_CHECK(c, dset = H5Dopen2(file, name, dapl), "cannot open dataset '%s'", name);
-    CBD_H5_CHECK(c, type = H5Dget_type(dset), "cannot get the type of dataset '%s'", name);
-    if (H5Tget_class(type) != type_class || H5Tget_size(type) != size) {
-        cbd_h5_fail(c, "dataset '%s' does not hold %zu-byte %s", name, size,
-                    type_class == H5T_FLOAT ? "floating-point values" : "integers");
-        goto cleanup;
-    }
-    if (cbd_h5_dataset_shape(c, file, name, H5S_MAX_RANK, &file_ndim, file_dims) != 0) goto cleanup;
-    if (file_ndim != ndim || memcmp(file_dims, dims, (size_t)ndim * sizeof *dims) != 0) {
-        char have[128], want[128];
-        cbd_h5_format_shape(have, sizeof have, file_ndim, file_dims);
-        cbd_h5_format_shape(want, sizeof want, ndim, dims);
-        cbd_h5_fail(c, "dataset '%s' has shape %s, the store's attributes say %s", name, have, want);
-        goto cleanup;
-    }
-    cbd_h5_close(type);
-    return dset;
-cleanup:
-    cbd_h5_close(type);
-    cbd_h5_close(dset);
-    return -1;
-}
-
 /* Opens a floating-point part, checking its type against the dtype. */
 static hid_t open_part(cbd_h5_ctx *c, hid_t file, const cbd_feature_store_spec *s, part_id p, hid_t half) {
     hsize_t dims[3], chunk[3];
     const int ndim = part_dims(s, p, dims, chunk);
     hid_t dapl = access_props(c, part_names[p]), dset = -1, type = -1;
     if (dapl < 0) return -1;
-    dset = open_checked(c, file, part_names[p], H5T_FLOAT, dtype_size(s->dtype), ndim, dims, dapl);
+    dset = cbd_h5_open_checked(c, file, part_names[p], H5T_FLOAT, dtype_size(s->dtype), ndim, dims, dapl);
     if (dset < 0) goto cleanup;
     htri_t same;
     CBD_H5_CHECK(c, type = H5Dget_type(dset), "cannot get the type of dataset '%s'", part_names[p]);
@@ -217,32 +183,6 @@ typedef struct {
     int64_t center_done, complete;
 } header;
 
-static int check_format(cbd_h5_ctx *c, hid_t file) {
-    char format[64];
-    int64_t version;
-    int found = cbd_h5_attr_exists(c, file, ".", "format");
-    if (found < 0) return -1;
-    if (!found) {
-        cbd_h5_fail(c, "not a cbd feature store (no 'format' attribute)");
-        return -1;
-    }
-    if (cbd_h5_attr_read_string(c, file, ".", "format", format, sizeof format) != 0) return -1;
-    if (strcmp(format, CBD_FEATURE_STORE_FORMAT) != 0) {
-        cbd_h5_fail(c, "not a cbd feature store (format is '%s', expected '%s')", format,
-                    CBD_FEATURE_STORE_FORMAT);
-        return -1;
-    }
-    if (cbd_h5_attr_read_int64(c, file, ".", "format_version", &version) != 0) return -1;
-    if (version != CBD_FEATURE_STORE_FORMAT_VERSION) {
-        cbd_h5_fail(c,
-                    "feature store format version %" PRId64 " is not supported (this program reads version %d): "
-                    "dump the features again",
-                    version, CBD_FEATURE_STORE_FORMAT_VERSION);
-        return -1;
-    }
-    return 0;
-}
-
 static int read_ranged(cbd_h5_ctx *c, hid_t file, const char *name, int64_t lo, int64_t hi, int64_t *out) {
     if (cbd_h5_attr_read_int64(c, file, ".", name, out) != 0) return -1;
     if (*out < lo || *out > hi) {
@@ -264,7 +204,9 @@ static int read_header(cbd_h5_ctx *c, hid_t file, header *h) {
     cbd_feature_store_spec *s = &h->spec;
     char dtype[32];
     memset(h, 0, sizeof *h);
-    if (check_format(c, file) != 0) return -1;
+    if (cbd_h5_check_format(c, file, CBD_FEATURE_STORE_FORMAT, "feature store", CBD_FEATURE_STORE_FORMAT_VERSION,
+                            "dump the features again") != 0)
+        return -1;
     if (read_ranged(c, file, "n", 1, INT64_MAX / 4, &s->n) || read_int(c, file, "d", 1, MAX_WIDTH, &s->d) ||
         read_int(c, file, "classes", 1, MAX_WIDTH, &s->classes) ||
         read_int(c, file, "views", 1, MAX_VIEWS, &s->views) ||
@@ -359,7 +301,7 @@ static int spec_difference(const cbd_feature_store_spec *have, const cbd_feature
 /* The labels, checked against the attributes; NULL on failure. */
 static int32_t *read_labels(cbd_h5_ctx *c, hid_t file, const cbd_feature_store_spec *s) {
     const hsize_t n = (hsize_t)s->n;
-    hid_t dset = open_checked(c, file, "labels", H5T_INTEGER, 4, 1, &n, H5P_DEFAULT);
+    hid_t dset = cbd_h5_open_checked(c, file, "labels", H5T_INTEGER, 4, 1, &n, H5P_DEFAULT);
     int32_t *labels = NULL;
     int rc = -1;
     if (dset < 0) return NULL;
@@ -381,7 +323,7 @@ cleanup:
 
 static int read_done(cbd_h5_ctx *c, hid_t file, const cbd_feature_store_spec *s, uint8_t *done) {
     const hsize_t views = (hsize_t)s->views;
-    hid_t dset = open_checked(c, file, "done", H5T_INTEGER, 1, 1, &views, H5P_DEFAULT);
+    hid_t dset = cbd_h5_open_checked(c, file, "done", H5T_INTEGER, 1, 1, &views, H5P_DEFAULT);
     int rc = -1;
     if (dset < 0) return -1;
     CBD_H5_CHECK(c, H5Dread(dset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, done),

@@ -543,3 +543,72 @@ void cbd_h5_format_shape(char *out, size_t out_len, int ndim, const hsize_t *dim
         append(out, out_len, &used, "%s%llu", d ? ", " : "", (unsigned long long)dims[d]);
     append(out, out_len, &used, "]");
 }
+
+/* ---- format and dataset checks shared by the stores ----------------------------- */
+
+int cbd_h5_check_format(cbd_h5_ctx *c, hid_t file, const char *format, const char *what, int64_t version,
+                        const char *hint) {
+    char found_format[64];
+    int64_t found_version;
+    int found = cbd_h5_attr_exists(c, file, ".", "format");
+    if (found < 0) return -1;
+    if (!found) {
+        cbd_h5_fail(c, "not a cbd %s (no 'format' attribute)", what);
+        return -1;
+    }
+    if (cbd_h5_attr_read_string(c, file, ".", "format", found_format, sizeof found_format) != 0) return -1;
+    if (strcmp(found_format, format) != 0) {
+        cbd_h5_fail(c, "not a cbd %s (format is '%s', expected '%s')", what, found_format, format);
+        return -1;
+    }
+    if (cbd_h5_attr_read_int64(c, file, ".", "format_version", &found_version) != 0) return -1;
+    if (found_version != version) {
+        cbd_h5_fail(c, "%s format version %lld is not supported (this program reads version %lld)%s%s", what,
+                    (long long)found_version, (long long)version, hint ? ": " : "", hint ? hint : "");
+        return -1;
+    }
+    return 0;
+}
+
+static const char *values_in_words(H5T_class_t type_class, size_t size) {
+    switch (type_class) {
+    case H5T_FLOAT: return "floating-point values";
+    case H5T_STRING: return "strings";
+    case H5T_INTEGER: return size == 1 ? "8-bit values" : "integers";
+    default: return "values of the expected type";
+    }
+}
+
+hid_t cbd_h5_open_checked(cbd_h5_ctx *c, hid_t file, const char *name, H5T_class_t type_class, size_t size,
+                          int ndim, const hsize_t *dims, hid_t dapl) {
+    hid_t dset = -1, type = -1;
+    int found = cbd_h5_exists(c, file, name), file_ndim = 0;
+    hsize_t file_dims[H5S_MAX_RANK];
+    if (found <= 0) {
+        if (found == 0) cbd_h5_fail(c, "missing dataset '%s'", name);
+        return -1;
+    }
+    CBD_H5_CHECK(c, dset = H5Dopen2(file, name, dapl), "cannot open dataset '%s'", name);
+    CBD_H5_CHECK(c, type = H5Dget_type(dset), "cannot get the type of dataset '%s'", name);
+    if (H5Tget_class(type) != type_class || (size > 0 && H5Tget_size(type) != size)) {
+        if (size > 0 && type_class != H5T_STRING)
+            cbd_h5_fail(c, "dataset '%s' does not hold %zu-byte %s", name, size, values_in_words(type_class, size));
+        else
+            cbd_h5_fail(c, "dataset '%s' does not hold %s", name, values_in_words(type_class, size));
+        goto cleanup;
+    }
+    if (cbd_h5_dataset_shape(c, file, name, H5S_MAX_RANK, &file_ndim, file_dims) != 0) goto cleanup;
+    if (file_ndim != ndim || memcmp(file_dims, dims, (size_t)ndim * sizeof *dims) != 0) {
+        char have[128], want[128];
+        cbd_h5_format_shape(have, sizeof have, file_ndim, file_dims);
+        cbd_h5_format_shape(want, sizeof want, ndim, dims);
+        cbd_h5_fail(c, "dataset '%s' has shape %s, the store's attributes say %s", name, have, want);
+        goto cleanup;
+    }
+    cbd_h5_close(type);
+    return dset;
+cleanup:
+    cbd_h5_close(type);
+    cbd_h5_close(dset);
+    return -1;
+}

@@ -108,4 +108,17 @@ int cbd_h5_for_each_dataset(cbd_h5_ctx *c, hid_t loc, cbd_h5_dataset_fn fn, void
 /* "[16, 3, 3, 3]" into out. */
 void cbd_h5_format_shape(char *out, size_t out_len, int ndim, const hsize_t *dims);
 
+/* Checks the root attributes `format` (= format) and `format_version`
+ * (= version). Refusals read "not a cbd WHAT (...)" and "WHAT format version
+ * N is not supported (this program reads version V)", then ": HINT" when a
+ * hint is given. Returns 0 or -1. */
+int cbd_h5_check_format(cbd_h5_ctx *c, hid_t file, const char *format, const char *what, int64_t version,
+                        const char *hint);
+
+/* Opens dataset `name` after checking that it exists and holds values of
+ * type_class (of `size` bytes when size > 0) in exactly the shape dims (the
+ * shape the file's attributes imply). Returns the dataset or -1. */
+hid_t cbd_h5_open_checked(cbd_h5_ctx *c, hid_t file, const char *name, H5T_class_t type_class, size_t size,
+                          int ndim, const hsize_t *dims, hid_t dapl);
+
 #endif

@@ -330,27 +330,10 @@ struct cbd_image_store_reader {
 };
 
 static int check_format(cbd_h5_ctx *c, hid_t file) {
-    char format[64];
-    int64_t version, complete;
-    int found = cbd_h5_attr_exists(c, file, ".", "format");
-    if (found < 0) return -1;
-    if (!found) {
-        cbd_h5_fail(c, "not a cbd image store (no 'format' attribute)");
+    int64_t complete;
+    if (cbd_h5_check_format(c, file, CBD_IMAGE_STORE_FORMAT, "image store", CBD_IMAGE_STORE_FORMAT_VERSION,
+                            NULL) != 0)
         return -1;
-    }
-    if (cbd_h5_attr_read_string(c, file, ".", "format", format, sizeof format) != 0) return -1;
-    if (strcmp(format, CBD_IMAGE_STORE_FORMAT) != 0) {
-        cbd_h5_fail(c, "not a cbd image store (format is '%s', expected '%s')", format,
-                    CBD_IMAGE_STORE_FORMAT);
-        return -1;
-    }
-    if (cbd_h5_attr_read_int64(c, file, ".", "format_version", &version) != 0) return -1;
-    if (version != CBD_IMAGE_STORE_FORMAT_VERSION) {
-        cbd_h5_fail(c,
-                    "image store format version %" PRId64 " is not supported (this program reads version %d)",
-                    version, CBD_IMAGE_STORE_FORMAT_VERSION);
-        return -1;
-    }
     if (cbd_h5_attr_read_int64(c, file, ".", "complete", &complete) != 0) return -1;
     if (complete != 1) {
         cbd_h5_fail(c, "incomplete image store (its writer did not finish): pack it again");
@@ -384,40 +367,6 @@ static int read_info(cbd_h5_ctx *c, hid_t file, cbd_image_store_info *info) {
     return 0;
 }
 
-/* Opens dataset `name` after checking that it exists and holds values of
- * `type_class` (of `size` bytes when size > 0) in exactly the shape dims. */
-static hid_t open_checked(cbd_h5_ctx *c, hid_t file, const char *name, H5T_class_t type_class, size_t size,
-                          int ndim, const hsize_t *dims) {
-    hid_t dset = -1, type = -1;
-    int found = cbd_h5_exists(c, file, name), file_ndim = 0;
-    hsize_t file_dims[H5S_MAX_RANK];
-    if (found <= 0) {
-        if (found == 0) cbd_h5_fail(c, "missing dataset '%s'", name);
-        return -1;
-    }
-    CBD_H5_CHECK(c, dset = H5Dopen2(file, name, H5P_DEFAULT), "cannot open dataset '%s'", name);
-    CBD_H5_CHECK(c, type = H5Dget_type(dset), "cannot get the type of dataset '%s'", name);
-    if (H5Tget_class(type) != type_class || (size > 0 && H5Tget_size(type) != size)) {
-        cbd_h5_fail(c, "dataset '%s' does not hold %s", name,
-                    type_class == H5T_STRING ? "strings" : size == 1 ? "8-bit pixels" : "integers");
-        goto cleanup;
-    }
-    if (cbd_h5_dataset_shape(c, file, name, H5S_MAX_RANK, &file_ndim, file_dims) != 0) goto cleanup;
-    if (file_ndim != ndim || memcmp(file_dims, dims, (size_t)ndim * sizeof *dims) != 0) {
-        char have[128], want[128];
-        cbd_h5_format_shape(have, sizeof have, file_ndim, file_dims);
-        cbd_h5_format_shape(want, sizeof want, ndim, dims);
-        cbd_h5_fail(c, "dataset '%s' has shape %s, the store's attributes say %s", name, have, want);
-        goto cleanup;
-    }
-    cbd_h5_close(type);
-    return dset;
-cleanup:
-    cbd_h5_close(type);
-    cbd_h5_close(dset);
-    return -1;
-}
-
 static void read_failed(cbd_h5_ctx *c, const char *what) {
     cbd_h5_error(c, "cannot read %s: truncated or corrupt", what);
     if (strstr(c->detail, "Fletcher32") || strstr(c->detail, "checksum"))
@@ -442,7 +391,7 @@ static int open_images(cbd_h5_ctx *c, cbd_image_store_reader *r) {
     const cbd_image_store_info *in = &r->info;
     const hsize_t want[4] = {dims[0], (hsize_t)in->height, (hsize_t)in->width, (hsize_t)in->channels};
     r->info.count = (int64_t)dims[0];
-    r->images = open_checked(c, r->file, "images", H5T_INTEGER, 1, 4, want);
+    r->images = cbd_h5_open_checked(c, r->file, "images", H5T_INTEGER, 1, 4, want, H5P_DEFAULT);
     if (r->images < 0) return -1;
     /* A corrupt count must not make readers allocate what the file cannot hold. */
     const hsize_t needed = dims[0] * want[1] * want[2] * want[3], stored = H5Dget_storage_size(r->images);
@@ -458,7 +407,7 @@ static int open_images(cbd_h5_ctx *c, cbd_image_store_reader *r) {
 
 static int read_labels(cbd_h5_ctx *c, cbd_image_store_reader *r) {
     const hsize_t n = (hsize_t)r->info.count;
-    hid_t dset = open_checked(c, r->file, "labels", H5T_INTEGER, 0, 1, &n);
+    hid_t dset = cbd_h5_open_checked(c, r->file, "labels", H5T_INTEGER, 0, 1, &n, H5P_DEFAULT);
     int rc = -1;
     if (dset < 0) return -1;
     r->labels = cbd_malloc((size_t)n * sizeof *r->labels);
@@ -542,7 +491,7 @@ static int read_strings(cbd_h5_ctx *c, hid_t file, const char *name, int64_t n, 
     int found = cbd_h5_exists(c, file, name);
     if (found <= 0) return found;
     const hsize_t dims = (hsize_t)n;
-    hid_t dset = open_checked(c, file, name, H5T_STRING, 0, 1, &dims), type = -1;
+    hid_t dset = cbd_h5_open_checked(c, file, name, H5T_STRING, 0, 1, &dims, H5P_DEFAULT), type = -1;
     htri_t variable = -1;
     char **strings = cbd_calloc((size_t)n, sizeof *strings);
     int rc = -1;
