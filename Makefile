@@ -3,6 +3,7 @@
 #   make test                  build and run the test suite
 #   make EXP=ini/X.ini         run experiment X's stages (only what is out of date)
 #   make EXP=ini/X.ini teachers   stop after a stage (teachers, features, student, eval); make -j2 runs teachers in parallel
+#   make EXP=ini/X.ini report     the comparison table of every model the INI defines (runs/X/report.md)
 #   make bench                 engine speed; make sanity: does this build learn?
 BUILD       ?= build
 CMAKE_FLAGS ?=
@@ -11,7 +12,7 @@ EXP         ?= ini/tiny.ini
 BIN         := $(BUILD)/bin
 PLAN        := $(BUILD)/plans/$(basename $(notdir $(EXP))).mk
 
-.PHONY: all deps configure build test bench sanity clean pipeline teachers features student eval plan
+.PHONY: all deps configure build test bench sanity clean pipeline teachers features student eval report plan
 
 all: pipeline
 
@@ -41,7 +42,10 @@ plan: build
 	@$(BIN)/cbd-plan --config $(EXP) > $(PLAN).tmp && mv $(PLAN).tmp $(PLAN)
 
 pipeline: plan
-	@$(MAKE) --no-print-directory -f $(PLAN) BIN=$(BIN) all
+	@$(MAKE) --no-print-directory -f $(PLAN) BIN=$(BIN) all show
+
+report: plan
+	@$(MAKE) --no-print-directory -f $(PLAN) BIN=$(BIN) report show
 
 teachers features student eval: plan
 	@$(MAKE) --no-print-directory -f $(PLAN) BIN=$(BIN) $@

@@ -35,6 +35,7 @@ const char *const cbd_feature_dtype_names[] = {"float16", "float32", NULL};
 const char *const cbd_teacher_source_names[] = {"store", "online", NULL};
 const char *const cbd_distill_kind_names[] = {"feature", "logit", "hybrid", "none", NULL};
 const char *const cbd_student_loss_names[] = {"ce", "logit_adjusted", NULL};
+const char *const cbd_student_method_names[] = {"train", "finetune", "crt", "lws", "tau_norm", "ensemble", NULL};
 const char *const cbd_head_kind_names[] = {"cosine", "linear", NULL};
 const char *const cbd_bad_image_policy_names[] = {"fail", "skip", NULL};
 
@@ -47,6 +48,7 @@ _Static_assert(NAMES_MATCH(cbd_feature_dtype_names, CBD_FEATURE_FLOAT32), "cbd_f
 _Static_assert(NAMES_MATCH(cbd_teacher_source_names, CBD_TEACHER_SOURCE_ONLINE), "cbd_teacher_source_names");
 _Static_assert(NAMES_MATCH(cbd_distill_kind_names, CBD_DISTILL_NONE), "cbd_distill_kind_names");
 _Static_assert(NAMES_MATCH(cbd_student_loss_names, CBD_LOSS_LOGIT_ADJUSTED), "cbd_student_loss_names");
+_Static_assert(NAMES_MATCH(cbd_student_method_names, CBD_METHOD_ENSEMBLE), "cbd_student_method_names");
 _Static_assert(NAMES_MATCH(cbd_head_kind_names, CBD_HEAD_LINEAR), "cbd_head_kind_names");
 _Static_assert(NAMES_MATCH(cbd_bad_image_policy_names, CBD_BAD_IMAGE_SKIP), "cbd_bad_image_policy_names");
 /* Enum fields are read and written as int. */
@@ -96,6 +98,7 @@ static int check_experiment_name(const void *field, char *why, size_t why_len);
 static int check_channels(const void *field, char *why, size_t why_len);
 static int check_arch(const void *field, char *why, size_t why_len);
 static int check_arch_or_empty(const void *field, char *why, size_t why_len);
+static int check_label(const void *field, char *why, size_t why_len);
 
 #define SPEC_CAP_STRING(arg) arg
 #define SPEC_CAP_PATH(arg) arg
@@ -146,7 +149,7 @@ enum { CBD_CONFIG_SECTIONS(SECTION_KEY_IDS) K_COUNT };
 enum { CBD_SCHEMA_TEACHER(TEACHER_KEY_ID) TK_COUNT };
 
 #define SECTION_ID(sec, LIST) S_##sec,
-enum { CBD_CONFIG_SECTIONS(SECTION_ID) S_COUNT, S_TEACHER = S_COUNT, S_NONE = -1 };
+enum { CBD_CONFIG_SECTIONS(SECTION_ID) S_COUNT, S_TEACHER = S_COUNT, S_NAMED_STUDENT, S_NONE = -1 };
 #define SECTION_NAME(sec, LIST) #sec,
 static const char *const section_names[] = {CBD_CONFIG_SECTIONS(SECTION_NAME)};
 
@@ -187,6 +190,14 @@ static int check_arch(const void *field, char *why, size_t why_len) {
 static int check_arch_or_empty(const void *field, char *why, size_t why_len) {
     if (field && (!*(const char *)field || cbd_resnet_arch_find(field))) return 0;
     snprintf(why, why_len, "empty or one of %s", cbd_resnet_arch_names());
+    return -1;
+}
+
+/* Labels end up in make recipes, cbd-report rows and report tables. */
+static int check_label(const void *field, char *why, size_t why_len) {
+    const char *s = field;
+    if (s && *s && *s != ' ' && s[strlen(s) - 1] != ' ' && name_chars_ok(s, " _-.+()/")) return 0;
+    snprintf(why, why_len, "%s", "letters, digits, spaces and _ - . + ( ) /, not starting or ending with a space");
     return -1;
 }
 
@@ -489,6 +500,12 @@ static void format_value(const key_spec *k, const void *base, char *out, size_t 
 /* ---- the loader ------------------------------------------------------------- */
 
 typedef struct {
+    int student, id; /* [student.NAME] index, key id in config_keys */
+    int where;       /* file line, or -(override index) - 1 */
+    char *value;
+} named_entry;
+
+typedef struct {
     cbd_config *cfg;
     const char *path; /* as given, for messages */
     const char *const *overrides;
@@ -497,9 +514,18 @@ typedef struct {
     size_t len, pos, line_end;
     int lineno, at_line_start, grows;
 
-    int section, teacher; /* current section: S_*, S_TEACHER (with teacher) or S_NONE */
+    int section, teacher; /* current section: S_*, S_TEACHER (with teacher), S_NAMED_STUDENT (with
+                           * student) or S_NONE */
+    int student;
     int section_line[S_COUNT];
     int teacher_line[CBD_MAX_TEACHERS];
+    int student_line[CBD_MAX_STUDENTS];
+    /* The keys of [student.NAME] sections (and --set student.NAME.KEY=...),
+     * checked when read and applied to cfg->student when NAME is loaded. */
+    named_entry *entries;
+    int n_entries, cap_entries;
+    cbd_config *scratch; /* where those values are parsed to check them */
+    int selected;        /* index of the loaded [student.NAME], or -1 */
     /* where each key was set: 0 = default, > 0 = file line, < 0 = override -where - 1 */
     int where[K_COUNT];
     int teacher_where[CBD_MAX_TEACHERS][TK_COUNT];
@@ -533,6 +559,9 @@ static const key_spec *spec_of(int section, int id) {
     return section == S_TEACHER ? &teacher_keys[id] : &config_keys[id];
 }
 
+/* The fixed section whose keys `section` takes ([student.NAME]: [student]'s). */
+static int keys_section(int section) { return section == S_NAMED_STUDENT ? S_student : section; }
+
 static int *where_of(loader *L, int section, int teacher, int id) {
     return section == S_TEACHER ? &L->teacher_where[teacher][id] : &L->where[id];
 }
@@ -540,6 +569,10 @@ static int *where_of(loader *L, int section, int teacher, int id) {
 static void section_label(const loader *L, int section, int teacher, char *out, size_t len) {
     if (section == S_TEACHER)
         snprintf(out, len, "teacher.%s", L->cfg->teachers[teacher].name);
+    else if (section == S_NAMED_STUDENT)
+        snprintf(out, len, "student.%s", L->cfg->students[teacher]);
+    else if (section == S_student && L->selected >= 0)
+        snprintf(out, len, "student.%s", L->cfg->students[L->selected]);
     else
         snprintf(out, len, "%s", section_names[section]);
 }
@@ -575,6 +608,7 @@ static int section_index(const char *name) {
 }
 
 static int find_key(int section, const char *key) {
+    section = keys_section(section);
     const int n = section == S_TEACHER ? TK_COUNT : K_COUNT;
     for (int i = 0; i < n; i++) {
         const key_spec *k = spec_of(section, i);
@@ -609,6 +643,7 @@ static void unknown_key(loader *L, int where, int section, int teacher, const ch
     where_prefix(L, where, prefix, sizeof prefix);
     section_label(L, section, teacher, sec, sizeof sec);
     int best = 3;
+    section = keys_section(section);
     const int n = section == S_TEACHER ? TK_COUNT : K_COUNT;
     for (int i = 0; i < n; i++) {
         const key_spec *k = spec_of(section, i);
@@ -624,8 +659,15 @@ static void unknown_key(loader *L, int where, int section, int teacher, const ch
     fail(L, "%s[%s] %s: unknown key (%s[%s] has: %s)", prefix, sec, key, hint, sec, keys);
 }
 
-/* Sets section.key (section S_* or S_TEACHER + teacher) from text. */
+static void assign_named(loader *L, int where, int student, const char *key, const char *text);
+
+/* Sets section.key (section S_* or S_TEACHER + teacher) from text; keys of
+ * [student.NAME] (S_NAMED_STUDENT + student) are checked and kept. */
 static void assign(loader *L, int where, int section, int teacher, const char *key, const char *text) {
+    if (section == S_NAMED_STUDENT) {
+        assign_named(L, where, teacher, key, text);
+        return;
+    }
     char prefix[CBD_PATH_MAX + 64];
     where_prefix(L, where, prefix, sizeof prefix);
     if (section == S_NONE) {
@@ -659,6 +701,71 @@ static void assign(loader *L, int where, int section, int teacher, const char *k
     *slot = where;
 }
 
+static void assign_named(loader *L, int where, int student, const char *key, const char *text) {
+    char prefix[CBD_PATH_MAX + 64], sec[96];
+    where_prefix(L, where, prefix, sizeof prefix);
+    section_label(L, S_NAMED_STUDENT, student, sec, sizeof sec);
+    if (!*key) {
+        fail(L, "%smissing key name before '='", prefix);
+        return;
+    }
+    const int id = find_key(S_NAMED_STUDENT, key);
+    if (id < 0) {
+        unknown_key(L, where, S_NAMED_STUDENT, student, key);
+        return;
+    }
+    if (where > 0)
+        for (int i = 0; i < L->n_entries; i++)
+            if (L->entries[i].student == student && L->entries[i].id == id && L->entries[i].where > 0) {
+                fail(L, "%s[%s] %s: duplicate key (first set at line %d)", prefix, sec, key, L->entries[i].where);
+                return;
+            }
+    char why[1024];
+    if (parse_value(&config_keys[id], L->scratch, text, why, sizeof why) != 0) {
+        if (where < 0)
+            fail(L, "%s%s", prefix, why);
+        else
+            fail(L, "%s[%s] %s = %s: %s", prefix, sec, key, text, why);
+        return;
+    }
+    if (L->n_entries == L->cap_entries) {
+        L->cap_entries = L->cap_entries ? 2 * L->cap_entries : 64;
+        named_entry *grown = realloc(L->entries, (size_t)L->cap_entries * sizeof *grown);
+        if (!grown) CBD_PANIC("out of memory reading %s", L->path);
+        L->entries = grown;
+    }
+    char *copy = strdup(text);
+    if (!copy) CBD_PANIC("out of memory reading %s", L->path);
+    L->entries[L->n_entries++] = (named_entry){student, id, where, copy};
+}
+
+/* Applies the keys of [student.NAME] number `student` over cfg->student. */
+static void select_named_student(loader *L, int student) {
+    L->selected = student;
+    for (int i = 0; i < L->n_entries && !L->failed; i++) {
+        const named_entry *e = &L->entries[i];
+        if (e->student != student) continue;
+        char why[1024];
+        if (parse_value(&config_keys[e->id], L->cfg, e->value, why, sizeof why) != 0)
+            CBD_PANIC("[student.%s] %s: %s", L->cfg->students[student], config_keys[e->id].key, why);
+        L->where[e->id] = e->where;
+    }
+}
+
+static int named_student_index(const cbd_config *cfg, const char *name) {
+    for (int i = 0; i < cfg->student_count; i++)
+        if (!strcmp(cfg->students[i], name)) return i;
+    return -1;
+}
+
+static void student_names(const cbd_config *cfg, char *out, size_t len) {
+    snprintf(out, len, "student");
+    for (int i = 0; i < cfg->student_count; i++) {
+        size_t at = strlen(out);
+        snprintf(out + at, len - at, ", %s", cfg->students[i]);
+    }
+}
+
 static void sections_list(char *out, size_t len) {
     out[0] = '\0';
     for (int s = 0; s < S_COUNT; s++) {
@@ -666,7 +773,7 @@ static void sections_list(char *out, size_t len) {
         snprintf(out + at, len - at, "[%s], ", section_names[s]);
     }
     size_t at = strlen(out);
-    snprintf(out + at, len - at, "[teacher.NAME]");
+    snprintf(out + at, len - at, "[teacher.NAME], [student.NAME]");
 }
 
 /* A section header at the current line. */
@@ -702,6 +809,32 @@ static void enter_section(loader *L, const char *name) {
         L->teacher_line[t] = line;
         L->section = S_TEACHER;
         L->teacher = t;
+        return;
+    }
+    if (!strncmp(name, "student.", 8)) {
+        const char *sname = name + 8;
+        cbd_config *cfg = L->cfg;
+        if (!teacher_name_ok(sname) || !strcmp(sname, "student") || !strncmp(sname, "teacher-", 8)) {
+            fail(L, "%s:%d: [%s]: bad model name \"%s\": use 1 to %d letters, digits, '_' and '-' (not \"student\" "
+                    "and not starting with \"teacher-\")",
+                 L->path, line, name, sname, CBD_NAME_MAX - 1);
+            return;
+        }
+        const int old = named_student_index(cfg, sname);
+        if (old >= 0) {
+            fail(L, "%s:%d: [%s]: section repeated (first at line %d)", L->path, line, name, L->student_line[old]);
+            return;
+        }
+        if (cfg->student_count == CBD_MAX_STUDENTS) {
+            fail(L, "%s:%d: [%s]: too many [student.NAME] sections (at most %d)", L->path, line, name,
+                 CBD_MAX_STUDENTS);
+            return;
+        }
+        const int i = cfg->student_count++;
+        set_text(cfg->students[i], CBD_NAME_MAX, sname);
+        L->student_line[i] = line;
+        L->section = S_NAMED_STUDENT;
+        L->student = i;
         return;
     }
     for (int s = 0; s < S_COUNT; s++)
@@ -794,7 +927,8 @@ static char *next_line(char *str, int num, void *stream) {
 static int on_key(void *user, const char *section, const char *name, const char *value) {
     (void)section; /* the reader follows sections itself */
     loader *L = user;
-    if (!L->failed) assign(L, L->lineno, L->section, L->teacher, name, value);
+    if (!L->failed)
+        assign(L, L->lineno, L->section, L->section == S_NAMED_STUDENT ? L->student : L->teacher, name, value);
     return 1;
 }
 
@@ -925,6 +1059,17 @@ static void apply_override(loader *L, int i) {
              cfg->teacher_count ? names : "none");
         return;
     }
+    if (!strncmp(section, "student.", 8)) {
+        const int i = named_student_index(L->cfg, section + 8);
+        if (i >= 0) {
+            assign(L, where, S_NAMED_STUDENT, i, key, value);
+            return;
+        }
+        char names[4096];
+        student_names(L->cfg, names, sizeof names);
+        fail(L, "--set %s: %s has no [%s] section (models: %s)", text, L->path, section, names);
+        return;
+    }
     const int s = section_index(section);
     if (s != S_NONE) {
         assign(L, where, s, 0, key, value);
@@ -999,6 +1144,16 @@ static int source_location(loader *L) {
     return ok ? 0 : -1;
 }
 
+/* The computed defaults of [student] keys. */
+static void student_defaults(loader *L) {
+    cbd_config *cfg = L->cfg;
+    set_text(cfg->student_name, CBD_NAME_MAX, L->selected >= 0 ? cfg->students[L->selected] : "student");
+    if (!L->where[K_student_label]) set_text(cfg->student.label, CBD_NAME_MAX, cfg->student_name);
+    if (!L->where[K_student_seed]) cfg->student.seed = cfg->experiment.seed;
+    if (cfg->student.lr == 0.0f) cfg->student.lr = cfg->train.lr;
+    if (!cfg->student.views) cfg->student.views = cfg->features.views;
+}
+
 static void resolve(loader *L) {
     cbd_config *cfg = L->cfg;
 
@@ -1050,7 +1205,10 @@ static void resolve(loader *L) {
         if (!tc->epochs) tc->epochs = cfg->train.epochs;
         if (!tc->arch[0]) set_text(tc->arch, sizeof tc->arch, cfg->model.arch);
         if (tc->lr == 0.0f) tc->lr = cfg->train.lr;
+        if (!L->teacher_where[t][TK_head]) tc->head = cfg->model.head;
+        if (!L->teacher_where[t][TK_label]) snprintf(tc->label, sizeof tc->label, "teacher %s", tc->name);
     }
+    student_defaults(L);
     if (!cfg->features.batch_size) cfg->features.batch_size = cfg->train.batch_size;
     if (!cfg->eval.batch_size) cfg->eval.batch_size = cfg->train.batch_size;
     if (!cfg->student.epochs) cfg->student.epochs = cfg->train.epochs;
@@ -1083,6 +1241,66 @@ static void resolve(loader *L) {
 }
 
 /* Blames whichever of two keys was set explicitly (a first, when both or neither). */
+static int blame(const loader *L, int a, int b);
+
+
+/* The model-specific checks of [student] (or the loaded [student.NAME]). */
+static void check_student(loader *L) {
+    const cbd_config *cfg = L->cfg;
+    const cbd_student_method method = cfg->student.method;
+    const int trains = method == CBD_METHOD_TRAIN || method == CBD_METHOD_FINETUNE || method == CBD_METHOD_CRT ||
+                       method == CBD_METHOD_LWS;
+    if (trains && cfg->train.warmup_epochs >= cfg->student.epochs) {
+        key_fail(L, S_student, 0, K_student_epochs, "must be more than [train] warmup_epochs (%d)",
+                 cfg->train.warmup_epochs);
+        return;
+    }
+    if (method == CBD_METHOD_FINETUNE || method == CBD_METHOD_CRT || method == CBD_METHOD_LWS ||
+        method == CBD_METHOD_TAU_NORM) {
+        if (!cfg->student.from[0]) {
+            key_fail(L, S_student, 0, K_student_method, "needs `from`: the NAME of the [teacher.NAME] it starts from");
+            return;
+        }
+        const cbd_teacher_config *t = cbd_config_teacher(cfg, cfg->student.from);
+        if (!t) {
+            key_fail(L, S_student, 0, K_student_from, "no [teacher.%s] section", cfg->student.from);
+            return;
+        }
+        if ((method == CBD_METHOD_LWS || method == CBD_METHOD_TAU_NORM) && t->head != CBD_HEAD_LINEAR) {
+            key_fail(L, S_student, 0, K_student_method,
+                     "rescales the rows of a linear classifier, and [teacher.%s] has a cosine head (whose rows are "
+                     "normalised already): set [teacher.%s] head = linear",
+                     t->name, t->name);
+            return;
+        }
+    }
+    if (method == CBD_METHOD_ENSEMBLE && cfg->student.teachers_count == 0) {
+        key_fail(L, S_student, 0, K_student_method, "needs teachers: add [teacher.NAME] sections");
+        return;
+    }
+    if (cfg->student.teacher_source == CBD_TEACHER_SOURCE_STORE && cfg->student.views > cfg->features.views) {
+        key_fail(L, S_student, 0, K_student_views, "the feature stores hold %d views ([features] views)",
+                 cfg->features.views);
+        return;
+    }
+    if (method != CBD_METHOD_TRAIN) return;
+    const cbd_distill_kind distill = cfg->student.distill;
+    if (distill != CBD_DISTILL_NONE && cfg->student.teachers_count == 0) {
+        key_fail(L, S_student, 0, K_student_distill,
+                 "needs a teacher: add a [teacher.NAME] section, or set distill = none");
+        return;
+    }
+    if ((distill == CBD_DISTILL_LOGIT || distill == CBD_DISTILL_HYBRID) &&
+        cfg->student.teacher_source == CBD_TEACHER_SOURCE_STORE && !cfg->features.logits) {
+        const int id = blame(L, K_features_logits, K_student_distill);
+        key_fail(L, id == K_features_logits ? S_features : S_student, 0, id,
+                 "[student] distill = %s reads teacher logits from the feature store: set [features] logits = true "
+                 "or [student] teacher_source = online",
+                 cbd_distill_kind_names[distill]);
+        return;
+    }
+}
+
 static int blame(const loader *L, int a, int b) { return L->where[a] || !L->where[b] ? a : b; }
 
 static void check_between_keys(loader *L) {
@@ -1112,36 +1330,22 @@ static void check_between_keys(loader *L) {
                      cfg->train.warmup_epochs);
             return;
         }
-    if (cfg->train.warmup_epochs >= cfg->student.epochs) {
-        key_fail(L, S_student, 0, K_student_epochs, "must be more than [train] warmup_epochs (%d)",
-                 cfg->train.warmup_epochs);
-        return;
-    }
     if (cfg->eval.few_threshold > cfg->eval.many_threshold) {
         id = blame(L, K_eval_few_threshold, K_eval_many_threshold);
         key_fail(L, S_eval, 0, id, "few_threshold (%d) must not exceed many_threshold (%d)", cfg->eval.few_threshold,
                  cfg->eval.many_threshold);
         return;
     }
-    const cbd_distill_kind distill = cfg->student.distill;
-    if (distill != CBD_DISTILL_NONE && cfg->student.teachers_count == 0) {
-        key_fail(L, S_student, 0, K_student_distill,
-                 "needs a teacher: add a [teacher.NAME] section, or set distill = none");
-        return;
-    }
-    if ((distill == CBD_DISTILL_LOGIT || distill == CBD_DISTILL_HYBRID) &&
-        cfg->student.teacher_source == CBD_TEACHER_SOURCE_STORE && !cfg->features.logits) {
-        id = blame(L, K_features_logits, K_student_distill);
-        key_fail(L, id == K_features_logits ? S_features : S_student, 0, id,
-                 "[student] distill = %s reads teacher logits from the feature store: set [features] logits = true "
-                 "or [student] teacher_source = online",
-                 cbd_distill_kind_names[distill]);
-        return;
-    }
+    check_student(L);
 }
 
 int cbd_config_load(cbd_config *cfg, const char *path, const char *const *overrides, int n_overrides,
                     char *err, size_t err_len) {
+    return cbd_config_load_model(cfg, path, overrides, n_overrides, NULL, err, err_len);
+}
+
+int cbd_config_load_model(cbd_config *cfg, const char *path, const char *const *overrides, int n_overrides,
+                          const char *name, char *err, size_t err_len) {
     memset(cfg, 0, sizeof *cfg);
     loader *L = cbd_calloc(1, sizeof *L);
     L->cfg = cfg;
@@ -1150,6 +1354,8 @@ int cbd_config_load(cbd_config *cfg, const char *path, const char *const *overri
     L->err = err;
     L->err_len = err_len;
     L->section = S_NONE;
+    L->selected = -1;
+    L->scratch = cbd_calloc(1, sizeof *L->scratch);
     if (err_len) err[0] = '\0';
 
     for (int id = 0; id < K_COUNT; id++) {
@@ -1161,10 +1367,23 @@ int cbd_config_load(cbd_config *cfg, const char *path, const char *const *overri
     }
     if (read_file(L) == 0 && source_location(L) == 0 && parse_buffer(L) == 0) {
         for (int i = 0; i < n_overrides && !L->failed; i++) apply_override(L, i);
+        if (!L->failed && name && strcmp(name, "student")) {
+            const int i = named_student_index(cfg, name);
+            if (i < 0) {
+                char names[4096];
+                student_names(cfg, names, sizeof names);
+                fail(L, "%s: no [student.%s] section (models: %s)", L->path, name, names);
+            } else {
+                select_named_student(L, i);
+            }
+        }
         if (!L->failed) resolve(L);
         if (!L->failed) check_between_keys(L);
     }
     const int rc = L->failed ? -1 : 0;
+    for (int i = 0; i < L->n_entries; i++) free(L->entries[i].value);
+    free(L->entries);
+    free(L->scratch);
     free(L->buf);
     free(L);
     return rc;
@@ -1174,6 +1393,13 @@ const cbd_teacher_config *cbd_config_teacher(const cbd_config *cfg, const char *
     for (int t = 0; t < cfg->teacher_count; t++)
         if (!strcmp(cfg->teachers[t].name, name)) return &cfg->teachers[t];
     return NULL;
+}
+
+void cbd_config_student_stem(const cbd_config *cfg, char *out, size_t len) {
+    const int n = strcmp(cfg->student_name, "student")
+                      ? snprintf(out, len, "%s/students/%s", cfg->experiment.output_dir, cfg->student_name)
+                      : snprintf(out, len, "%s/student", cfg->experiment.output_dir);
+    if (n < 0 || (size_t)n >= len) CBD_PANIC("output path too long: %s", cfg->experiment.output_dir);
 }
 
 const char *cbd_config_device_name(const cbd_config *cfg) { return cbd_device_names[cfg->experiment.device]; }
@@ -1191,6 +1417,9 @@ static void write_keys(FILE *out, const key_spec *keys, int n, const char *secti
 
 void cbd_config_write(const cbd_config *cfg, FILE *out) {
     fprintf(out, "# cbd experiment configuration, resolved\n");
+    if (strcmp(cfg->student_name, "student"))
+        fprintf(out, "# [student] is model %s: [student] with the keys of [student.%s]\n", cfg->student_name,
+                cfg->student_name);
     for (int s = 0; s < S_COUNT; s++) {
         fprintf(out, "\n[%s]\n", section_names[s]);
         write_keys(out, config_keys, K_COUNT, section_names[s], cfg);
@@ -1281,6 +1510,10 @@ void cbd_config_print_help(FILE *out) {
                     CBD_MAX_TEACHERS);
             help_keys(out, teacher_keys, TK_COUNT, NULL);
         }
+        if (s == S_student)
+            fprintf(out, "\n[student.NAME]   more models, at most %d: each takes the keys of [student] and overrides "
+                         "any of them (--set student.NAME.KEY=VALUE)\n",
+                    CBD_MAX_STUDENTS);
     }
 }
 
@@ -1296,7 +1529,9 @@ void cbd_config_key_at(int i, const char **section, const char **key) {
 }
 
 int cbd_config_key_is_list(const char *section, const char *key) {
-    const int s = !strcmp(section, "teacher") || !strncmp(section, "teacher.", 8) ? S_TEACHER : section_index(section);
+    const int s = !strcmp(section, "teacher") || !strncmp(section, "teacher.", 8) ? S_TEACHER
+                  : !strncmp(section, "student.", 8)                                 ? S_student
+                                                                                      : section_index(section);
     if (s == S_NONE) return -1;
     const int id = find_key(s, key);
     if (id < 0) return -1;

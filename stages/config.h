@@ -35,6 +35,14 @@ typedef enum { CBD_FEATURE_FLOAT16, CBD_FEATURE_FLOAT32 } cbd_feature_dtype;
 typedef enum { CBD_TEACHER_SOURCE_STORE, CBD_TEACHER_SOURCE_ONLINE } cbd_teacher_source;
 typedef enum { CBD_DISTILL_FEATURE, CBD_DISTILL_LOGIT, CBD_DISTILL_HYBRID, CBD_DISTILL_NONE } cbd_distill_kind;
 typedef enum { CBD_LOSS_CE, CBD_LOSS_LOGIT_ADJUSTED } cbd_student_loss;
+typedef enum {
+    CBD_METHOD_TRAIN,
+    CBD_METHOD_FINETUNE,
+    CBD_METHOD_CRT,
+    CBD_METHOD_LWS,
+    CBD_METHOD_TAU_NORM,
+    CBD_METHOD_ENSEMBLE
+} cbd_student_method;
 
 /* INI spellings of the enum values, indexed by value. */
 extern const char *const cbd_device_names[];         /* cpu cuda auto */
@@ -45,6 +53,7 @@ extern const char *const cbd_feature_dtype_names[];  /* float16 float32 */
 extern const char *const cbd_teacher_source_names[]; /* store online */
 extern const char *const cbd_distill_kind_names[];   /* feature logit hybrid none */
 extern const char *const cbd_student_loss_names[];   /* ce logit_adjusted */
+extern const char *const cbd_student_method_names[]; /* train finetune crt lws tau_norm ensemble */
 extern const char *const cbd_head_kind_names[];      /* cosine linear */
 extern const char *const cbd_bad_image_policy_names[]; /* fail skip */
 
@@ -61,6 +70,12 @@ typedef struct {
     CBD_CONFIG_SECTIONS(CBD_CONFIG_SECTION_STRUCT)
     cbd_teacher_config teachers[CBD_MAX_TEACHERS]; /* in file order */
     int teacher_count;
+    /* The model [student] describes: "student" for the [student] section
+     * itself, or NAME when loaded as [student.NAME] (cbd_config_load_model),
+     * whose keys override those of [student]. */
+    char student_name[CBD_NAME_MAX];
+    char students[CBD_MAX_STUDENTS][CBD_NAME_MAX]; /* NAMEs of the [student.NAME] sections, in file order */
+    int student_count;
     char source_path[CBD_PATH_MAX]; /* the INI as given to cbd_config_load */
     char source_dir[CBD_PATH_MAX];  /* its folder, absolute: relative data paths start here */
 } cbd_config;
@@ -72,6 +87,16 @@ typedef struct {
  * duration of the call: do not parse other INI files in parallel. */
 int cbd_config_load(cbd_config *cfg, const char *path, const char *const *overrides, int n_overrides,
                     char *err, size_t err_len);
+
+/* Like cbd_config_load, with cfg->student taken from [student.NAME]: the
+ * keys of [student] overridden by those of [student.NAME]. name NULL or
+ * "student" loads [student] itself. */
+int cbd_config_load_model(cbd_config *cfg, const char *path, const char *const *overrides, int n_overrides,
+                          const char *name, char *err, size_t err_len);
+
+/* Where a student model's outputs go: "<output_dir>/student" for [student],
+ * "<output_dir>/students/NAME" for [student.NAME] (+ ".ckpt.h5", ".log", ...). */
+void cbd_config_student_stem(const cbd_config *cfg, char *out, size_t len);
 
 /* The teacher named `name`, or NULL. */
 const cbd_teacher_config *cbd_config_teacher(const cbd_config *cfg, const char *name);

@@ -25,6 +25,7 @@
 #define CBD_NAME_MAX 64
 #define CBD_ARCH_MAX 32
 #define CBD_MAX_TEACHERS 16
+#define CBD_MAX_STUDENTS 64
 #define CBD_MAX_CHANNELS 3
 
 /* clang-format off */
@@ -141,7 +142,11 @@
     X(teacher, arch, STRING, CBD_ARCH_MAX, "", 0, CBD_CHECK(check_arch_or_empty), \
       "backbone; empty = [model] arch") \
     X(teacher, lr, FLOAT, 0, "0", 0, CBD_MIN(0), \
-      "learning rate; 0 = [train] lr")
+      "learning rate; 0 = [train] lr") \
+    X(teacher, head, ENUM, cbd_head_kind, "[model] head", COMPUTED, CBD_ANY, \
+      "classifier of this teacher: cosine or linear (lws and tau_norm need a linear one)") \
+    X(teacher, label, STRING, CBD_NAME_MAX, "teacher NAME", COMPUTED, CBD_CHECK(check_label), \
+      "the teacher's name in reports")
 
 #define CBD_SCHEMA_FEATURES(X) \
     X(features, views, INT, 0, "10", 0, CBD_MIN(1), \
@@ -156,6 +161,20 @@
       "MiB of feature store the student may hold in memory; larger stores are streamed from disk")
 
 #define CBD_SCHEMA_STUDENT(X) \
+    X(student, method, ENUM, cbd_student_method, "train", 0, CBD_ANY, \
+      "train = a network from scratch with the loss and distillation below (distill = none: the class-balanced baseline); finetune = all layers of the `from` teacher trained on with CE at lr for epochs; crt = classifier re-training: a new classifier on the frozen backbone of `from`, trained on its stored features; lws = learnable weight scaling of `from`'s classifier rows (linear head); tau_norm = `from`'s classifier rows divided by their norm to the power norm_power (linear head), no training; ensemble = the mean of the softmax outputs of `teachers`, no training") \
+    X(student, from, STRING, CBD_NAME_MAX, "", 0, CBD_ANY, \
+      "the stage-1 model of finetune, crt, lws and tau_norm: the NAME of a [teacher.NAME] section") \
+    X(student, label, STRING, CBD_NAME_MAX, "the section's name", COMPUTED, CBD_CHECK(check_label), \
+      "the model's name in reports; models with the same label are seeds of one model (mean and spread)") \
+    X(student, seed, U64, 0, "[experiment] seed", COMPUTED, CBD_ANY, \
+      "initialisation and sample order of this model (its views stay keyed on [experiment] seed, as the stored features are)") \
+    X(student, lr, FLOAT, 0, "0", 0, CBD_MIN(0), \
+      "learning rate; 0 = [train] lr") \
+    X(student, views, INT, 0, "0", 0, CBD_MIN(0), \
+      "stored views used (S'): the k-th draw of an image uses view k mod S'; 0 = [features] views; with teacher_source = online it may exceed [features] views") \
+    X(student, norm_power, FLOAT, 0, "1", 0, CBD_MIN(0), \
+      "tau of tau_norm: classifier rows are divided by their norm to this power") \
     X(student, alpha, FLOAT, 0, "0.4", 0, CBD_RANGE(0, 1), \
       "loss = (1 - alpha) CE + alpha * beta * distillation") \
     X(student, beta, FLOAT, 0, "100", 0, CBD_MIN(0), \

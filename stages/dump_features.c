@@ -43,19 +43,6 @@ static void usage(FILE *out) {
 /* Digest of a loaded teacher: every value of its parameter table (weights
  * and batch norm statistics, not the optimizer state), so the same teacher
  * trained twice gives the same digest whatever its file's bytes. */
-static uint64_t teacher_digest(const cbd_model *m) {
-    const cbd_params *p = &m->params;
-    float *host = cbd_malloc(p->total * sizeof(float));
-    p->be->ops.download(p->be, host, p->values, p->total * sizeof(float));
-    uint64_t h = CBD_FNV1A64_INIT;
-    for (int i = 0; i < p->count; i++) {
-        const cbd_param_entry *e = &p->entries[i];
-        h = cbd_fnv1a64_update(h, e->name, strlen(e->name));
-        h = cbd_fnv1a64_update(h, host + e->offset, e->count * sizeof(float));
-    }
-    free(host);
-    return h;
-}
 
 /* The store at `path` holds exactly what this run would write. */
 static int store_up_to_date(const char *path, const cbd_feature_store_spec *want, const int32_t *labels) {
@@ -195,7 +182,7 @@ int main(int argc, char **argv) {
     if (cbd_checkpoint_load(ckpt_path, &model_cfg, &model.params, NULL, err, sizeof err) != 0)
         cbd_fail(CBD_EXIT_USAGE, "%s", err);
     spec.d = cbd_model_feature_dim(&model);
-    spec.teacher_checkpoint_digest = teacher_digest(&model);
+    spec.teacher_checkpoint_digest = cbd_stage_params_digest(&model);
 
     if (!force && store_up_to_date(store_path, &spec, cbd_dataset_labels(train))) {
         if (!quiet) cbd_log("features of teacher %s are up to date: %s", t->name, store_path);

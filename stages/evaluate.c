@@ -37,7 +37,8 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: cbd-evaluate --config FILE --model CKPT [options]\n"
             "  --config FILE      experiment INI (see ini/README.md)\n"
-            "  --model CKPT       checkpoint to evaluate (*.ckpt.h5 of a teacher or a student)\n"
+            "  --model CKPT       checkpoint to evaluate (*.ckpt.h5 of a teacher or a student); given\n"
+            "                     several times: their ensemble (the mean of their softmax outputs)\n"
             "  --name NAME        name of the outputs (default: the checkpoint's file name without\n"
             "                     .ckpt.h5); letters, digits, '_', '-' and '.'\n"
             "  --split test|val   which split of [data] to evaluate (default test)\n"
@@ -126,7 +127,9 @@ static void tx_md_percent(text *t, double x) {
 /* ---- running the model over a dataset ---- */
 
 typedef struct {
-    cbd_model *model;
+    cbd_model *model;   /* models[0] */
+    cbd_model *models;  /* several: an ensemble, whose logits are log of the mean softmax */
+    int n_models;
     const cbd_augment_config *views;
     int batch_size, workers;
     cbd_bad_image_policy on_bad_image;
@@ -154,6 +157,7 @@ static int run_over(const runner *r, const cbd_dataset *ds, const char *label, b
     const size_t image_floats = (size_t)r->views->out_channels * r->views->out_size * r->views->out_size;
     float *x = be->ops.alloc(be, (size_t)r->batch_size * image_floats * sizeof(float));
     float *logits = cbd_malloc((size_t)r->batch_size * classes * sizeof(float));
+    double *mean_p = cbd_malloc((size_t)r->batch_size * classes * sizeof(double));
     float *features = cbd_malloc((size_t)r->batch_size * d * sizeof(float));
     cbd_progress bar;
     cbd_progress_begin(&bar, stderr, r->quiet, label, n);
@@ -162,8 +166,26 @@ static int run_over(const runner *r, const cbd_dataset *ds, const char *label, b
     while ((b = cbd_loader_next(loader)) != NULL) {
         be->ops.upload(be, x, b->images, (size_t)b->count * image_floats * sizeof(float));
         cbd_tensor t = {x, b->count, r->views->out_channels, r->views->out_size, r->views->out_size};
-        cbd_model_forward(m, &t, 0);
-        be->ops.download(be, logits, m->logits, (size_t)b->count * classes * sizeof(float));
+        if (r->n_models > 1) {
+            /* the ensemble: mean of the members' softmax outputs, handed on as log-probabilities */
+            memset(mean_p, 0, (size_t)b->count * classes * sizeof(double));
+            for (int k = 0; k < r->n_models; k++) {
+                cbd_model_forward(&r->models[k], &t, 0);
+                be->ops.download(be, logits, r->models[k].logits, (size_t)b->count * classes * sizeof(float));
+                for (int i = 0; i < b->count; i++) {
+                    const float *z = logits + (size_t)i * classes;
+                    double top = z[0], sum = 0.0;
+                    for (int c = 1; c < classes; c++) top = z[c] > top ? z[c] : top;
+                    for (int c = 0; c < classes; c++) sum += exp((double)z[c] - top);
+                    for (int c = 0; c < classes; c++)
+                        mean_p[(size_t)i * classes + c] += exp((double)z[c] - top) / sum / r->n_models;
+                }
+            }
+            for (size_t i = 0; i < (size_t)b->count * classes; i++) logits[i] = (float)log(fmax(mean_p[i], 1e-300));
+        } else {
+            cbd_model_forward(m, &t, 0);
+            be->ops.download(be, logits, m->logits, (size_t)b->count * classes * sizeof(float));
+        }
         be->ops.download(be, features, cbd_model_feature(m), (size_t)b->count * d * sizeof(float));
         fn(ctx, b->labels, b->count, logits, features);
         done += b->count + b->skipped;
@@ -180,6 +202,7 @@ static int run_over(const runner *r, const cbd_dataset *ds, const char *label, b
     *skipped = cbd_loader_skipped(loader);
     be->ops.release(be, x);
     free(logits);
+    free(mean_p);
     free(features);
     free(order);
     cbd_loader_destroy(loader);
@@ -458,30 +481,45 @@ int main(int argc, char **argv) {
         cbd_fail(CBD_EXIT_USAGE, "%s: [data] %s is not set: there is no %s split to evaluate (set [data] %s, "
                                  "or --set data.%s=PATH)",
                  config_path, split, split, split, split);
-    if (!cbd_file_exists(model_arg))
-        cbd_fail(CBD_EXIT_USAGE, "%s does not exist: train the model first, or pass the path of a checkpoint "
-                                 "(*.ckpt.h5)", model_arg);
-    char *model_real = realpath(model_arg, NULL);
-    const char *model_path = model_real ? model_real : model_arg;
+    const int n_models = args.n_models;
+    if (n_models > 1 && use_ncm)
+        cbd_fail(CBD_EXIT_USAGE, "--ncm needs one model: an ensemble of %d has no single feature space", n_models);
+    /* the model's description in the outputs: its absolute path, or the members joined by " + " */
+    char model_path[CBD_STAGE_MAX_MODELS * 4200];
+    model_path[0] = '\0';
+    for (int k = 0; k < n_models; k++) {
+        if (!cbd_file_exists(args.models[k]))
+            cbd_fail(CBD_EXIT_USAGE, "%s does not exist: train the model first, or pass the path of a checkpoint "
+                                     "(*.ckpt.h5)", args.models[k]);
+        char *real = realpath(args.models[k], NULL);
+        const size_t at = strlen(model_path);
+        snprintf(model_path + at, sizeof model_path - at, "%s%s", k ? " + " : "", real ? real : args.models[k]);
+        free(real);
+    }
     cbd_threads_set(cfg.experiment.threads);
 
     cbd_dataset *train = cbd_stage_open_dataset(&cfg, "train", cfg.data.train, cfg.data.classes);
     const int classes = cbd_dataset_classes(train);
     cbd_dataset *data = cbd_stage_open_dataset(&cfg, split, split_path, classes);
 
-    cbd_checkpoint_meta meta;
-    if (cbd_checkpoint_read_meta(model_arg, &meta, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
-    if (meta.classes != classes || meta.in_channels != cfg.data.channels)
-        cbd_fail(CBD_EXIT_USAGE, "%s has %d classes and %d input channels; the data of %s has %d and %d",
-                 model_arg, meta.classes, meta.in_channels, config_path, classes, cfg.data.channels);
-    cbd_model_config model_cfg;
-    cbd_checkpoint_meta_to_config(&meta, &model_cfg);
     cbd_backend *be = cbd_backend_create(cbd_config_device_name(&cfg), err, sizeof err);
     if (!be) cbd_fail(CBD_EXIT_USAGE, "%s", err);
-    cbd_model model;
-    if (cbd_model_create(&model, be, &model_cfg, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
-    if (cbd_checkpoint_load(model_arg, &model_cfg, &model.params, NULL, err, sizeof err) != 0)
-        cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    cbd_checkpoint_meta meta; /* the first model's */
+    cbd_model *models = cbd_calloc((size_t)n_models, sizeof *models);
+    for (int k = 0; k < n_models; k++) {
+        cbd_checkpoint_meta mk;
+        if (cbd_checkpoint_read_meta(args.models[k], &mk, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+        if (mk.classes != classes || mk.in_channels != cfg.data.channels)
+            cbd_fail(CBD_EXIT_USAGE, "%s has %d classes and %d input channels; the data of %s has %d and %d",
+                     args.models[k], mk.classes, mk.in_channels, config_path, classes, cfg.data.channels);
+        if (k == 0) meta = mk;
+        cbd_model_config model_cfg;
+        cbd_checkpoint_meta_to_config(&mk, &model_cfg);
+        if (cbd_model_create(&models[k], be, &model_cfg, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+        if (cbd_checkpoint_load(args.models[k], &model_cfg, &models[k].params, NULL, err, sizeof err) != 0)
+            cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    }
+    cbd_model *const first = &models[0];
 
     char folder[4200];
     cbd_stage_path(folder, sizeof folder, cfg.experiment.output_dir, "eval");
@@ -489,7 +527,7 @@ int main(int argc, char **argv) {
 
     cbd_augment_config views;
     cbd_stage_eval_views(&cfg, &views);
-    const runner run = {.model = &model, .views = &views, .batch_size = cfg.eval.batch_size,
+    const runner run = {.model = first, .models = models, .n_models = n_models, .views = &views, .batch_size = cfg.eval.batch_size,
                         .workers = cfg.data.workers, .on_bad_image = cfg.data.on_bad_image, .quiet = quiet};
     if (!quiet)
         cbd_log("eval %s: %s (%s, epoch %lld) on %s: %lld images, %d classes, device %s%s", name, model_path,
@@ -501,7 +539,7 @@ int main(int argc, char **argv) {
 
     cbd_ncm ncm;
     int64_t ncm_train_skipped = 0;
-    const int d = cbd_model_feature_dim(&model);
+    const int d = cbd_model_feature_dim(first);
     if (use_ncm) {
         cbd_ncm_init(&ncm, classes, d);
         snprintf(label, sizeof label, "eval %s: train means", name);
@@ -579,10 +617,10 @@ int main(int argc, char **argv) {
     cbd_eval_tally_free(&tally);
     cbd_eval_tally_free(&ncm_tally);
     if (use_ncm) cbd_ncm_free(&ncm);
-    cbd_model_free(&model);
+    for (int k = 0; k < n_models; k++) cbd_model_free(&models[k]);
+    free(models);
     cbd_backend_destroy(be);
     cbd_dataset_close(train);
     cbd_dataset_close(data);
-    free(model_real);
     return rc;
 }

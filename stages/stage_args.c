@@ -15,6 +15,7 @@ static const struct {
     {"force", no_argument, CBD_ARG_FORCE},           {"quiet", no_argument, CBD_ARG_QUIET},
     {"model", required_argument, CBD_ARG_MODEL},     {"name", required_argument, CBD_ARG_NAME},
     {"split", required_argument, CBD_ARG_SPLIT},     {"ncm", no_argument, CBD_ARG_NCM},
+    {"student", required_argument, CBD_ARG_STUDENT},
 };
 #define KNOWN_COUNT ((int)(sizeof known / sizeof known[0]))
 
@@ -59,7 +60,12 @@ void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned req
         case CBD_ARG_RESUME: a->resume = 1; break;
         case CBD_ARG_FORCE: a->force = 1; break;
         case CBD_ARG_QUIET: a->quiet = 1; break;
-        case CBD_ARG_MODEL: a->model = optarg; break;
+        case CBD_ARG_MODEL:
+            if (a->n_models == CBD_STAGE_MAX_MODELS) cbd_fail(CBD_EXIT_USAGE, "at most %d --model options", CBD_STAGE_MAX_MODELS);
+            if (!a->model) a->model = optarg;
+            a->models[a->n_models++] = optarg;
+            break;
+        case CBD_ARG_STUDENT: a->student = optarg; break;
         case CBD_ARG_NAME: a->name = optarg; break;
         case CBD_ARG_SPLIT: a->split = optarg; break;
         case CBD_ARG_NCM: a->ncm = 1; break;
@@ -70,6 +76,6 @@ void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned req
 
 void cbd_stage_load_config(const cbd_stage_args *a, cbd_config *cfg) {
     char err[2048];
-    if (cbd_config_load(cfg, a->config, a->overrides, a->n_overrides, err, sizeof err) != 0)
+    if (cbd_config_load_model(cfg, a->config, a->overrides, a->n_overrides, a->student, err, sizeof err) != 0)
         cbd_fail(CBD_EXIT_USAGE, "%s", err);
 }

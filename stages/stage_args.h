@@ -8,6 +8,7 @@
 #include "stages/config.h"
 
 #define CBD_STAGE_MAX_OVERRIDES 64
+#define CBD_STAGE_MAX_MODELS 16
 
 enum {
     CBD_ARG_TEACHER = 1 << 0, /* --teacher NAME */
@@ -17,11 +18,14 @@ enum {
     CBD_ARG_MODEL = 1 << 4,   /* --model PATH */
     CBD_ARG_NAME = 1 << 5,    /* --name NAME */
     CBD_ARG_SPLIT = 1 << 6,   /* --split test|val */
-    CBD_ARG_NCM = 1 << 7      /* --ncm */
+    CBD_ARG_NCM = 1 << 7,     /* --ncm */
+    CBD_ARG_STUDENT = 1 << 8  /* --student NAME: the model of [student.NAME] */
 };
 
 typedef struct {
-    const char *config, *teacher, *model, *name, *split;
+    const char *config, *teacher, *model, *name, *split, *student;
+    const char *models[CBD_STAGE_MAX_MODELS]; /* every --model, in order (model: the first) */
+    int n_models;
     int resume, force, quiet, ncm;
     const char *overrides[CBD_STAGE_MAX_OVERRIDES];
     int n_overrides;
@@ -32,7 +36,8 @@ typedef struct {
  * be given; --config always must. */
 void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned required,
                           void (*usage)(FILE *out), cbd_stage_args *a);
-/* Loads the INI with the --set overrides; exits 2 with the message on error. */
+/* Loads the INI with the --set overrides (and, with --student NAME, the model
+ * of [student.NAME]); exits 2 with the message on error. */
 void cbd_stage_load_config(const cbd_stage_args *a, cbd_config *cfg);
 
 #endif

@@ -1,6 +1,7 @@
 #include "stages/stage_common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <unistd.h>
@@ -8,6 +9,7 @@
 
 #include "nn/log.h"
 #include "store/checkpoint.h"
+#include "store/digest.h"
 #include "store/fsutil.h"
 
 cbd_dataset *cbd_stage_open_dataset(const cbd_config *cfg, const char *which, const char *path,
@@ -75,6 +77,30 @@ void cbd_stage_store_views(const cbd_config *cfg, cbd_augment_config *out) {
 void cbd_stage_eval_views(const cbd_config *cfg, cbd_augment_config *v) {
     common_views(cfg, v);
     v->crop = CBD_CROP_NONE;
+}
+
+uint64_t cbd_stage_params_digest(const cbd_model *m) {
+    const cbd_params *p = &m->params;
+    float *host = cbd_malloc(p->total * sizeof(float));
+    p->be->ops.download(p->be, host, p->values, p->total * sizeof(float));
+    uint64_t h = CBD_FNV1A64_INIT;
+    for (int i = 0; i < p->count; i++) {
+        const cbd_param_entry *e = &p->entries[i];
+        h = cbd_fnv1a64_update(h, e->name, strlen(e->name));
+        h = cbd_fnv1a64_update(h, host + e->offset, e->count * sizeof(float));
+    }
+    free(host);
+    return h;
+}
+
+void cbd_stage_make_parent(const char *path) {
+    char folder[4200], err[1024];
+    if (strlen(path) >= sizeof folder) cbd_fail(CBD_EXIT_USAGE, "path too long: %s", path);
+    strcpy(folder, path);
+    char *slash = strrchr(folder, '/');
+    if (!slash) return;
+    *slash = '\0';
+    if (folder[0] && cbd_mkdir_p(folder, err, sizeof err) != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
 }
 
 void cbd_stage_path(char *out, size_t len, const char *folder, const char *name) {

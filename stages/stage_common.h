@@ -33,6 +33,11 @@ int cbd_stage_check_outputs(const char *final_path, const char *resume_path, uin
                             int force, int *resume, int quiet, const char *what);
 /* Writes the resolved configuration beside a stage's outputs (a warning on failure). */
 void cbd_stage_write_config(const cbd_config *cfg, const char *path);
+/* FNV-1a of a model's parameter names and values: what a feature store
+ * records of the teacher it was dumped from. */
+uint64_t cbd_stage_params_digest(const cbd_model *m);
+/* Creates the folder that `path` lies in (exits on failure). */
+void cbd_stage_make_parent(const char *path);
 /* Joins folder and name into out (exits when too long). */
 void cbd_stage_path(char *out, size_t len, const char *folder, const char *name);
 

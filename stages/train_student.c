@@ -13,9 +13,14 @@
  * (teacher_source = store), or against the teachers run on the same batch
  * (teacher_source = online, the reference).
  *
- *   cbd-train-student --config ini/tiny.ini [--resume] [--force] [--set S.KEY=VALUE]
+ * [student] method selects a baseline instead: finetune (the trainer, started
+ * from a teacher's checkpoint) or crt, lws and tau_norm (stages/
+ * classifier_retrain.c).
  *
- * Writes <output_dir>/student.ckpt.h5 (+ .metrics.csv, .log, .config.ini). */
+ *   cbd-train-student --config ini/tiny.ini [--student NAME] [--resume] [--force] [--set S.KEY=VALUE]
+ *
+ * Writes <output_dir>/student.ckpt.h5, or students/NAME.ckpt.h5 for
+ * [student.NAME] (+ .metrics.csv, .log, .config.ini). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +30,7 @@
 #include "nn/log.h"
 #include "nn/losses/losses.h"
 #include "nn/threads.h"
+#include "stages/classifier_retrain.h"
 #include "stages/config.h"
 #include "stages/stage_args.h"
 #include "stages/stage_common.h"
@@ -60,6 +66,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: cbd-train-student --config FILE [options]\n"
             "  --config FILE      experiment INI (see ini/README.md, section [student])\n"
+            "  --student NAME     train the model of [student.NAME] (default: [student] itself)\n"
             "  --resume           continue from student.resume.ckpt.h5 (the last finished epoch)\n"
             "  --force            retrain even if the student is up to date; discard a resume checkpoint\n"
             "  --set S.KEY=VALUE  override a config value (repeatable), e.g. --set student.alpha=0.2\n"
@@ -250,7 +257,7 @@ static uint64_t student_digest(const cbd_config *cfg, const cbd_model_config *mc
                      "mean %g std %g\nmodel %s head %d scale %g proj %d relu %d\n"
                      "train bs %d lr %g final %g warmup %d mom %g wd %g nest %d dnb %d\n"
                      "student alpha %g beta %g source %d distill %d loss %d tau %g T %g sampling %d epochs %d "
-                     "views %d seed %llu\n",
+                     "views %d seed %llu view seed %llu method %d lr %g\n",
                      (unsigned long long)data_digest, cfg->data.channels, cfg->data.resize, cfg->data.image_size,
                      (int)cfg->data.crop, cfg->data.pad, cfg->data.flip, cfg->data.scale_min,
                      cfg->data.scale_max, cfg->data.ratio_min, cfg->data.ratio_max, cfg->data.mean[0],
@@ -260,25 +267,71 @@ static uint64_t student_digest(const cbd_config *cfg, const cbd_model_config *mc
                      cfg->train.decay_norm_and_bias, cfg->student.alpha, cfg->student.beta,
                      (int)cfg->student.teacher_source, (int)cfg->student.distill, (int)cfg->student.loss,
                      cfg->student.tau, cfg->student.temperature, (int)cfg->student.sampling, cfg->student.epochs,
-                     cfg->features.views, (unsigned long long)cfg->experiment.seed);
+                     cfg->student.views, (unsigned long long)cfg->student.seed,
+                     (unsigned long long)cfg->experiment.seed, (int)cfg->student.method, cfg->student.lr);
     for (int i = 0; i < k && n > 0 && (size_t)n < sizeof text; i++)
         n += snprintf(text + n, sizeof text - (size_t)n, "teacher %d %016llx\n", i,
                       (unsigned long long)teacher_digests[i]);
     return cbd_fnv1a64(text, strlen(text));
 }
 
+/* "<stem><suffix>", exiting when too long. */
+static void stem_path(char *out, size_t len, const char *stem, const char *suffix) {
+    const int n = snprintf(out, len, "%s%s", stem, suffix);
+    if (n < 0 || (size_t)n >= len) cbd_fail(CBD_EXIT_USAGE, "path too long: %s%s", stem, suffix);
+}
+
+/* teachers/NAME.ckpt.h5 of the experiment, with its metadata. */
+static void teacher_checkpoint(const cbd_config *cfg, const char *name, char *path, size_t len,
+                               cbd_checkpoint_meta *meta) {
+    char folder[4200], file[160], err[2048];
+    cbd_stage_path(folder, sizeof folder, cfg->experiment.output_dir, "teachers");
+    snprintf(file, sizeof file, "%s.ckpt.h5", name);
+    cbd_stage_path(path, len, folder, file);
+    if (cbd_checkpoint_read_meta(path, meta, err, sizeof err) != 0)
+        cbd_fail(CBD_EXIT_USAGE, "%s (train teacher %s first: cbd-train-teacher --teacher %s)", err, name, name);
+}
+
 int main(int argc, char **argv) {
     cbd_stage_args args;
-    cbd_stage_parse_args(argc, argv, CBD_ARG_RESUME | CBD_ARG_FORCE | CBD_ARG_QUIET, 0, usage, &args);
+    cbd_stage_parse_args(argc, argv, CBD_ARG_RESUME | CBD_ARG_FORCE | CBD_ARG_QUIET | CBD_ARG_STUDENT, 0, usage,
+                         &args);
     int resume = args.resume;
     const int force = args.force, quiet = args.quiet;
     static cbd_config cfg;
     char err[2048];
     cbd_stage_load_config(&args, &cfg);
     cbd_threads_set(cfg.experiment.threads);
+    const cbd_student_method method = cfg.student.method;
+    if (method == CBD_METHOD_ENSEMBLE)
+        cbd_fail(CBD_EXIT_USAGE, "[student.%s] method = ensemble trains nothing: evaluate it with cbd-evaluate "
+                                 "--model A.ckpt.h5 --model B.ckpt.h5 ... (make eval does)", cfg.student_name);
 
     cbd_dataset *train = cbd_stage_open_dataset(&cfg, "train", cfg.data.train, cfg.data.classes);
     const int classes = cbd_dataset_classes(train);
+    char stem[4096];
+    cbd_config_student_stem(&cfg, stem, sizeof stem);
+    if (method == CBD_METHOD_CRT || method == CBD_METHOD_LWS || method == CBD_METHOD_TAU_NORM) {
+        cbd_classifier_job cj;
+        memset(&cj, 0, sizeof cj);
+        cj.cfg = &cfg;
+        cj.train = train;
+        teacher_checkpoint(&cfg, cfg.student.from, cj.teacher_path, sizeof cj.teacher_path, &cj.teacher_meta);
+        char folder[4200], file[160];
+        cbd_stage_path(folder, sizeof folder, cfg.experiment.output_dir, "features");
+        snprintf(file, sizeof file, "%s.h5", cfg.student.from);
+        cbd_stage_path(cj.store_path, sizeof cj.store_path, folder, file);
+        stem_path(cj.final_path, sizeof cj.final_path, stem, ".ckpt.h5");
+        stem_path(cj.metrics_path, sizeof cj.metrics_path, stem, ".metrics.csv");
+        stem_path(cj.log_path, sizeof cj.log_path, stem, ".log");
+        char config_copy[4200];
+        stem_path(config_copy, sizeof config_copy, stem, ".config.ini");
+        cj.force = force;
+        cj.quiet = quiet;
+        const int rc = cbd_classifier_run(&cj, config_copy);
+        cbd_dataset_close(train);
+        return rc;
+    }
     cbd_dataset *val = cbd_stage_open_dataset(&cfg, "val", cfg.data.val, classes);
     cbd_dataset *test = cbd_stage_open_dataset(&cfg, "test", cfg.data.test, classes);
 
@@ -287,27 +340,23 @@ int main(int argc, char **argv) {
     ctx.train = train;
     ctx.classes = classes;
     ctx.batch_size = cfg.train.batch_size;
-    ctx.views = (uint32_t)cfg.features.views;
+    ctx.views = (uint32_t)cfg.student.views;
     ctx.online = cfg.student.teacher_source == CBD_TEACHER_SOURCE_ONLINE;
     ctx.use_la = cfg.student.loss == CBD_LOSS_LOGIT_ADJUSTED;
     ctx.need_logits = cfg.student.distill == CBD_DISTILL_LOGIT || cfg.student.distill == CBD_DISTILL_HYBRID;
-    ctx.k = cfg.student.distill == CBD_DISTILL_NONE ? 0 : cfg.student.teachers_count;
+    ctx.k = method != CBD_METHOD_TRAIN || cfg.student.distill == CBD_DISTILL_NONE ? 0 : cfg.student.teachers_count;
     ctx.counters = cbd_calloc((size_t)cbd_dataset_count(train), sizeof *ctx.counters);
-    uint64_t teacher_digests[CBD_MAX_TEACHERS];
+    uint64_t teacher_digests[CBD_MAX_TEACHERS + 1];
     const int64_t cap = (int64_t)cfg.features.memory_cap_mb * 1024 * 1024 / (ctx.k ? ctx.k : 1);
     for (int k = 0; k < ctx.k; k++) {
         const char *name = cfg.student.teachers[k];
-        char file[160], folder[4200];
         if (ctx.online) {
-            cbd_stage_path(folder, sizeof folder, cfg.experiment.output_dir, "teachers");
-            snprintf(file, sizeof file, "%s.ckpt.h5", name);
-            cbd_stage_path(ctx.teacher_paths[k], sizeof ctx.teacher_paths[k], folder, file);
             cbd_checkpoint_meta meta;
-            if (cbd_checkpoint_read_meta(ctx.teacher_paths[k], &meta, err, sizeof err) != 0)
-                cbd_fail(CBD_EXIT_USAGE, "%s (train teacher %s first)", err, name);
+            teacher_checkpoint(&cfg, name, ctx.teacher_paths[k], sizeof ctx.teacher_paths[k], &meta);
             ctx.dims[k] = cbd_resnet_arch_feature_dim(cbd_resnet_arch_find(meta.arch));
             teacher_digests[k] = meta.config_digest;
         } else {
+            char folder[4200], file[160];
             cbd_stage_path(folder, sizeof folder, cfg.experiment.output_dir, "features");
             snprintf(file, sizeof file, "%s.h5", name);
             cbd_stage_path(ctx.teacher_paths[k], sizeof ctx.teacher_paths[k], folder, file);
@@ -329,6 +378,18 @@ int main(int argc, char **argv) {
     cbd_train_job job;
     memset(&job, 0, sizeof job);
     cbd_stage_model_config(&cfg, cfg.student.arch, classes, &job.model);
+    int n_digests = ctx.k;
+    char init_path[4200];
+    if (method == CBD_METHOD_FINETUNE) {
+        /* the stage-1 model as it is: its architecture and head */
+        cbd_checkpoint_meta meta;
+        teacher_checkpoint(&cfg, cfg.student.from, init_path, sizeof init_path, &meta);
+        cbd_checkpoint_meta_to_config(&meta, &job.model);
+        if (job.model.classes != classes)
+            cbd_fail(CBD_EXIT_USAGE, "%s has %d classes, the training data %d", init_path, job.model.classes, classes);
+        job.init_path = init_path;
+        teacher_digests[n_digests++] = meta.config_digest;
+    }
     const int student_dim = cbd_resnet_arch_feature_dim(cbd_resnet_arch_find(job.model.arch));
     if (ctx.k > 1 || (ctx.k == 1 && ctx.dims[0] != student_dim)) {
         job.model.projection_dim = ctx.target_dim;
@@ -337,26 +398,25 @@ int main(int argc, char **argv) {
     }
     if (ctx.k == 0) ctx.target_dim = 1;
 
-    char folder[4200];
-    snprintf(folder, sizeof folder, "%s", cfg.experiment.output_dir);
-    if (cbd_mkdir_p(folder, err, sizeof err) != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
-    cbd_stage_path(job.final_path, sizeof job.final_path, folder, "student.ckpt.h5");
-    cbd_stage_path(job.resume_path, sizeof job.resume_path, folder, "student.resume.ckpt.h5");
-    cbd_stage_path(job.metrics_path, sizeof job.metrics_path, folder, "student.metrics.csv");
-    cbd_stage_path(job.log_path, sizeof job.log_path, folder, "student.log");
-    job.config_digest = student_digest(&cfg, &job.model, cbd_dataset_digest(train), teacher_digests, ctx.k);
+    cbd_stage_make_parent(stem);
+    stem_path(job.final_path, sizeof job.final_path, stem, ".ckpt.h5");
+    stem_path(job.resume_path, sizeof job.resume_path, stem, ".resume.ckpt.h5");
+    stem_path(job.metrics_path, sizeof job.metrics_path, stem, ".metrics.csv");
+    stem_path(job.log_path, sizeof job.log_path, stem, ".log");
+    job.config_digest = student_digest(&cfg, &job.model, cbd_dataset_digest(train), teacher_digests, n_digests);
     int rc = cbd_stage_check_outputs(job.final_path, job.resume_path, job.config_digest, cfg.student.epochs, force,
-                                     &resume, quiet, "student");
+                                     &resume, quiet, cfg.student_name);
     if (rc >= 0) return rc;
     char config_copy[4200];
-    cbd_stage_path(config_copy, sizeof config_copy, folder, "student.config.ini");
+    stem_path(config_copy, sizeof config_copy, stem, ".config.ini");
     cbd_stage_write_config(&cfg, config_copy);
 
-    snprintf(job.label, sizeof job.label, "student");
-    job.seed = cfg.experiment.seed;
+    snprintf(job.label, sizeof job.label, "%s", cfg.student_name);
+    job.seed = cfg.student.seed;
+    job.view_seed = cfg.experiment.seed; /* the views the feature stores hold */
     job.epochs = cfg.student.epochs;
     job.batch_size = cfg.train.batch_size;
-    job.lr = cfg.train.lr;
+    job.lr = cfg.student.lr;
     job.lr_final = cfg.train.lr_final;
     job.warmup_epochs = cfg.train.warmup_epochs;
     job.sgd = (cbd_sgd_config){.momentum = cfg.train.momentum, .weight_decay = cfg.train.weight_decay,
@@ -373,12 +433,15 @@ int main(int argc, char **argv) {
                                   .begin_epoch = student_begin_epoch, .loss = student_loss, .end = student_end};
     if (!quiet) {
         char what[256] = "no distillation";
-        if (ctx.k)
+        if (method == CBD_METHOD_FINETUNE)
+            snprintf(what, sizeof what, "fine-tuning teacher %s at lr %g", cfg.student.from, cfg.student.lr);
+        else if (ctx.k)
             snprintf(what, sizeof what, "%s distillation from %d teacher%s (%s, d = %d%s), alpha %g, beta %g",
                      cbd_distill_kind_names[cfg.student.distill], ctx.k, ctx.k > 1 ? "s" : "",
                      ctx.online ? "online" : "stored features", ctx.target_dim,
                      job.model.projection_dim ? " through h" : "", cfg.student.alpha, cfg.student.beta);
-        cbd_log("student: %s sampling, %s", cbd_sampling_kind_names[cfg.student.sampling], what);
+        cbd_log("%s: %s sampling, %s, seed %llu", cfg.student_name, cbd_sampling_kind_names[cfg.student.sampling],
+                what, (unsigned long long)cfg.student.seed);
     }
     rc = cbd_train_run(&job, train, val, test, resume);
     for (int k = 0; k < ctx.k; k++)

@@ -51,7 +51,7 @@ static uint64_t teacher_digest(const cbd_config *cfg, const cbd_teacher_config *
                      cfg->data.mean[0], cfg->data.mean_count > 1 ? cfg->data.mean[1] : 0.0,
                      cfg->data.mean_count > 2 ? cfg->data.mean[2] : 0.0, cfg->data.std[0],
                      cfg->data.std_count > 1 ? cfg->data.std[1] : 0.0,
-                     cfg->data.std_count > 2 ? cfg->data.std[2] : 0.0, t->arch, (int)cfg->model.head,
+                     cfg->data.std_count > 2 ? cfg->data.std[2] : 0.0, t->arch, (int)t->head,
                      cfg->model.cosine_scale, cfg->train.batch_size, t->lr, cfg->train.lr_final,
                      cfg->train.warmup_epochs, cfg->train.momentum, cfg->train.weight_decay,
                      cfg->train.nesterov, cfg->train.decay_norm_and_bias, (int)cfg->train.sampling, t->name,
@@ -122,7 +122,9 @@ int main(int argc, char **argv) {
 
     snprintf(job.label, sizeof job.label, "teacher %s", t->name);
     cbd_stage_model_config(&cfg, t->arch, classes, &job.model);
+    job.model.head = t->head;
     job.seed = t->seed;
+    job.view_seed = t->seed;
     job.epochs = t->epochs;
     job.batch_size = cfg.train.batch_size;
     job.lr = t->lr;

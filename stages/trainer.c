@@ -187,6 +187,17 @@ static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *st
     }
     r->model_ready = 1;
     cbd_model_initialize(&r->model, job->seed);
+    if (job->init_path &&
+        cbd_checkpoint_load(job->init_path, &job->model, &r->model.params, NULL, err, sizeof err) != 0) {
+        cbd_log("cbd: error: %s (the model %s starts from)", err, job->label);
+        return CBD_EXIT_USAGE;
+    }
+    if (job->init_path) { /* start with zero momentum, whatever the stage-1 run ended with */
+        cbd_params *p = &r->model.params;
+        float *zeros = cbd_calloc(p->total, sizeof(float));
+        r->be->ops.upload(r->be, p->momentum, zeros, p->total * sizeof(float));
+        free(zeros);
+    }
     *start_epoch = 0;
     if (resume) {
         *start_epoch = load_resume(r);
@@ -206,7 +217,7 @@ static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *st
     }
     r->sampler_ready = 1;
     cbd_loader_config lc = {.dataset = train, .augment = &job->train_views, .batch_size = job->batch_size,
-                            .workers = job->workers, .seed = job->seed, .center = 0,
+                            .workers = job->workers, .seed = job->view_seed, .center = 0,
                             .on_bad_image = job->on_bad_image};
     r->loader = cbd_loader_create(&lc, err, sizeof err);
     if (!r->loader) {

@@ -45,7 +45,9 @@ typedef struct {
 typedef struct {
     char label[96];           /* "teacher t1", for messages */
     cbd_model_config model;
-    uint64_t seed;            /* initialisation, sample order and views */
+    uint64_t seed;            /* initialisation and sample order */
+    uint64_t view_seed;       /* the augmented views (a student's: the experiment seed of the stores) */
+    const char *init_path;    /* NULL, or a checkpoint of the same model to start from (fine-tuning) */
     int epochs;
     int batch_size;
     float lr, lr_final;
