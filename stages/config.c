@@ -742,6 +742,7 @@ static void assign_named(loader *L, int where, int student, const char *key, con
 /* Applies the keys of [student.NAME] number `student` over cfg->student. */
 static void select_named_student(loader *L, int student) {
     L->selected = student;
+    L->where[K_student_label] = 0; /* a label names one model: not inherited from [student] */
     for (int i = 0; i < L->n_entries && !L->failed; i++) {
         const named_entry *e = &L->entries[i];
         if (e->student != student) continue;

@@ -166,7 +166,7 @@
     X(student, from, STRING, CBD_NAME_MAX, "", 0, CBD_ANY, \
       "the stage-1 model of finetune, crt, lws and tau_norm: the NAME of a [teacher.NAME] section") \
     X(student, label, STRING, CBD_NAME_MAX, "the section's name", COMPUTED, CBD_CHECK(check_label), \
-      "the model's name in reports; models with the same label are seeds of one model (mean and spread)") \
+      "the model's name in reports (not inherited by [student.NAME] sections); models with the same label are seeds of one model (mean and spread)") \
     X(student, seed, U64, 0, "[experiment] seed", COMPUTED, CBD_ANY, \
       "initialisation and sample order of this model (its views stay keyed on [experiment] seed, as the stored features are)") \
     X(student, lr, FLOAT, 0, "0", 0, CBD_MIN(0), \

@@ -267,6 +267,81 @@ static void test_overrides(void) {
     }
 }
 
+/* ---- several models: [student.NAME] overrides [student] ------------------------------- */
+
+static void expect_model_error(const char *text, const char *model, int line, const char *also) {
+    char path[PATH_MAX], where[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/models.ini", tmp);
+    write_text(path, text);
+    const int rc = cbd_config_load_model(&cfg, path, NULL, 0, model, err, sizeof err);
+    CHECK(rc != 0, "model %s loaded, expected an error at line %d (%s)", model ? model : "student", line, also);
+    if (rc != 0 && line) {
+        snprintf(where, sizeof where, "%s:%d: ", path, line);
+        CHECK(strstr(err, where) == err, "message should start with \"%s\": %s", where, err);
+    }
+    CHECK(rc == 0 || strstr(err, also), "message should say \"%s\": %s", also, err);
+}
+
+static void test_models(void) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/models.ini", tmp);
+    write_text(path, "[data]\ntrain = t.txt\n"          /* 1-2 */
+                     "[teacher.t1]\n[teacher.lin]\nhead = linear\n" /* 3-5 */
+                     "[student.crt]\nmethod = crt\nfrom = t1\nlabel = cRT\n" /* 6-9 */
+                     "[student]\nalpha = 0.3\nteachers = t1\n" /* 10-12 */
+                     "[student.b]\nbeta = 5\nseed = 9\n"); /* 13-15 */
+    CHECK(cbd_config_load(&cfg, path, NULL, 0, err, sizeof err) == 0, "models.ini: %s", err);
+    CHECK(cfg.student_count == 2 && !strcmp(cfg.students[0], "crt") && !strcmp(cfg.students[1], "b"),
+          "named models in file order");
+    CHECK(!strcmp(cfg.student_name, "student") && !strcmp(cfg.student.label, "student") &&
+              cfg.student.method == CBD_METHOD_TRAIN && feq(cfg.student.alpha, 0.3f) && cfg.student.seed == 0,
+          "[student] itself, label and seed defaults");
+    CHECK(cfg.teachers[1].head == CBD_HEAD_LINEAR && cfg.teachers[0].head == CBD_HEAD_COSINE &&
+              !strcmp(cfg.teachers[0].label, "teacher t1"),
+          "teacher head and label");
+    const uint64_t plain = cbd_config_digest(&cfg);
+
+    /* b inherits alpha and teachers from [student], sets beta and seed */
+    CHECK(cbd_config_load_model(&cfg, path, NULL, 0, "b", err, sizeof err) == 0, "model b: %s", err);
+    CHECK(!strcmp(cfg.student_name, "b") && !strcmp(cfg.student.label, "b") && feq(cfg.student.alpha, 0.3f) &&
+              feq(cfg.student.beta, 5.0f) && cfg.student.seed == 9 && cfg.student.teachers_count == 1,
+          "b = [student] + its keys");
+    CHECK(cbd_config_digest(&cfg) != plain, "b's resolved configuration differs from [student]'s");
+    char stem[PATH_MAX];
+    cbd_config_student_stem(&cfg, stem, sizeof stem);
+    CHECK(strstr(stem, "/students/b") && stem[strlen(stem) - 1] == 'b', "b's outputs: %s", stem);
+    CHECK(cbd_config_load_model(&cfg, path, NULL, 0, "crt", err, sizeof err) == 0, "model crt: %s", err);
+    CHECK(cfg.student.method == CBD_METHOD_CRT && !strcmp(cfg.student.from, "t1") &&
+              !strcmp(cfg.student.label, "cRT") && feq(cfg.student.alpha, 0.3f),
+          "crt");
+    /* --set student.NAME.KEY wins over the section */
+    const char *set[] = {"student.b.beta=7", "student.alpha=0.5"};
+    CHECK(cbd_config_load_model(&cfg, path, set, 2, "b", err, sizeof err) == 0, "--set: %s", err);
+    CHECK(feq(cfg.student.beta, 7.0f) && feq(cfg.student.alpha, 0.5f), "--set of a model's key and of [student]");
+    CHECK(cbd_config_load_model(&cfg, path, NULL, 0, "nope", err, sizeof err) != 0 &&
+              strstr(err, "no [student.nope]") && strstr(err, "student, crt, b"),
+          "unknown model: %s", err);
+    const char *bad_set[] = {"student.zz.beta=1"};
+    CHECK(cbd_config_load_model(&cfg, path, bad_set, 1, NULL, err, sizeof err) != 0 && strstr(err, "[student.zz]"),
+          "--set of an unknown model: %s", err);
+
+    /* errors name the line of [student.NAME] */
+    expect_model_error("[data]\ntrain = t.txt\n[teacher.t1]\n[student.x]\nalpah = 1\n", NULL, 5, "did you mean alpha");
+    expect_model_error("[data]\ntrain = t.txt\n[teacher.t1]\n[student.x]\nalpha = 2\n", NULL, 5, "[0, 1]");
+    expect_model_error("[data]\ntrain = t.txt\n[teacher.t1]\n[student.x]\nbeta = 1\nbeta = 2\n", NULL, 6,
+                       "duplicate key");
+    expect_model_error("[data]\ntrain = t.txt\n[teacher.t1]\n[student.x]\n[student.x]\n", NULL, 5, "repeated");
+    expect_model_error("[data]\ntrain = t.txt\n[teacher.t1]\n[student.student]\n", NULL, 4, "bad model name");
+    expect_model_error("[data]\ntrain = t.txt\n[teacher.t1]\n[student.x]\nmethod = crt\n", "x", 5, "needs `from`");
+    expect_model_error("[data]\ntrain = t.txt\n[teacher.t1]\n[student.x]\nmethod = crt\nfrom = t7\n", "x", 6,
+                       "no [teacher.t7]");
+    expect_model_error("[data]\ntrain = t.txt\n[teacher.t1]\n[student.x]\nmethod = lws\nfrom = t1\n", "x", 5,
+                       "head = linear");
+    expect_model_error("[data]\ntrain = t.txt\n[teacher.t1]\n[student.x]\nviews = 11\n", "x", 5,
+                       "hold 10 views");
+    expect_model_error("[data]\ntrain = t.txt\n[teacher.t1]\n[student.x]\nlabel = a=b\n", NULL, 5, "letters");
+}
+
 /* ---- errors: each names the file, the line and the key -------------------------------- */
 
 static void expect_error(const char *text, int line, const char *key, const char *also) {
@@ -522,6 +597,7 @@ int main(int argc, char **argv) {
     test_paths();
     test_overrides();
     test_errors();
+    test_models();
     test_syntax();
     test_round_trip();
     test_documentation(argv[2]);
