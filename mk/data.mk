@@ -20,3 +20,10 @@ data/fmnist_lt/test.h5: | $(BIN)/import-idx
 	$(BIN)/import-idx --images $(FMNIST_IDX)/t10k-images-idx3-ubyte.gz --labels $(FMNIST_IDX)/t10k-labels-idx1-ubyte.gz --class-names data_manifests/fashion_mnist_classes.txt --out $@
 data/fmnist_lt/train_lt.h5: data/fmnist_lt/train.h5 | $(BIN)/make-lt
 	$(BIN)/make-lt --in $< --out $@ --profile exp --imbalance 100 --n-max 6000 --seed 1 --counts data/fmnist_lt/train_lt_counts.csv
+
+# Fashion-MNIST-LT with a hard tail (ini/fmnist_lt_hard.ini): the same profile
+# and seed, the classes ranked 1,8,5,9,7,3,0,4,2,6 (trouser the most images,
+# shirt the fewest). Its test set is data/fmnist_lt/test.h5.
+data/fmnist_lt_hard/train_lt.h5: data/fmnist_lt/train.h5 | $(BIN)/make-lt
+	@mkdir -p data/fmnist_lt_hard
+	$(BIN)/make-lt --in $< --out $@ --class-order 1,8,5,9,7,3,0,4,2,6 --profile exp --imbalance 100 --n-max 6000 --seed 1 --counts data/fmnist_lt_hard/train_lt_counts.csv

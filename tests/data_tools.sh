@@ -2,7 +2,9 @@
 # The data tools end to end: make-synthetic (counts, groups, no rewrite when
 # up to date, refusals, byte-identical reruns), pack-images (identical reruns,
 # bad images under fail and skip), make-lt on a packed store and on a manifest
-# (counts against the formula, the same selection for both, determinism),
+# (counts against the formula, the same selection for both, determinism;
+# --class-order: counts and ranks of an explicit order, random:SEED
+# reproducible, a class keeping the same images whatever its rank, refusals),
 # import-idx on a tiny IDX pair written here, and the exit codes for bad usage
 # and bad input.
 # usage: data_tools.sh BIN_DIR WORK_DIR
@@ -194,6 +196,113 @@ kept = [int(l.split(',')[2]) for l in open(sys.argv[1]).readlines()[1:]]
 assert kept[0] == 50 and kept[-1] == 4 and min(kept) >= 1, kept
 assert all(a >= b for a, b in zip(kept[:-1], kept[1:-1])), kept
 EOF
+$py - "$work/lt_store.csv" <<'EOF' || fail "make-lt default rank column"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+assert rows[0] == ['class', 'name', 'count', 'rank'], rows[0]
+assert [int(r[3]) for r in rows[1:]] == list(range(20)), rows
+EOF
+
+# --class-order. IF 25, n_max 60: every class of the synthetic set (100 down to
+# 4 images) has enough for the rank o1 and o2 give it, so no count is capped.
+# o2 gives classes 4..17 their label rank, classes 0..3 their o1 rank, and
+# swaps 18 and 19, whose ranks (18, 19) have the same count (2).
+order_args=(--profile exp --imbalance 25 --n-max 60 --seed 3)
+o1=3,0,1,2,7,4,5,6,11,8,9,10,15,12,13,14,19,16,17,18
+o2=3,0,1,2,4,5,6,7,8,9,10,11,12,13,14,15,16,17,19,18
+run 0 make-lt --in "$syn/train.txt" --out "$syn/lt_label.txt" "${order_args[@]}" --counts "$work/order_label.csv"
+run 0 make-lt --in "$syn/train.txt" --out "$syn/lt_o1.txt" "${order_args[@]}" --class-order "$o1" \
+    --counts "$work/order_o1.csv"
+expect_in err "make-lt: class order $o1 (largest count first)"
+expect_in err "60 (class 3) .. 2 (class 18)"
+o1_digest=$(digest_of)
+run 0 make-lt --in "$work/train.h5" --out "$work/lt_o1.h5" "${order_args[@]}" --class-order "$o1" \
+    --counts "$work/order_o1_store.csv"
+[ "$(digest_of)" = "$o1_digest" ] || fail "store and manifest kept different images under --class-order"
+cmp -s "$work/order_o1.csv" "$work/order_o1_store.csv" || fail "counts differ between store and manifest (--class-order)"
+run 0 make-lt --in "$syn/train.txt" --out "$syn/lt_o2.txt" "${order_args[@]}" --class-order "$o2" \
+    --counts "$work/order_o2.csv"
+run 0 make-lt --in "$syn/train.txt" --out "$syn/lt_r7.txt" "${order_args[@]}" --class-order random:7 \
+    --counts "$work/order_r7.csv"
+expect_in err "make-lt: class order random:7 = "
+run 0 make-lt --in "$syn/train.txt" --out "$syn/lt_r7_again.txt" "${order_args[@]}" --class-order random:7 \
+    --counts "$work/order_r7_again.csv"
+cmp -s "$syn/lt_r7.txt" "$syn/lt_r7_again.txt" || fail "--class-order random:7 is not byte-identical"
+cmp -s "$work/order_r7.csv" "$work/order_r7_again.csv" || fail "--class-order random:7 counts differ"
+run 0 make-lt --in "$syn/train.txt" --out "$syn/lt_r8.txt" "${order_args[@]}" --class-order random:8 \
+    --counts "$work/order_r8.csv"
+run 0 make-lt --in "$syn/train.txt" --out "$syn/lt_pareto_label.txt" --profile pareto --imbalance 25 --n-max 60 \
+    --seed 3 --counts "$work/pareto_label.csv"
+run 0 make-lt --in "$syn/train.txt" --out "$syn/lt_pareto_o2.txt" --profile pareto --imbalance 25 --n-max 60 \
+    --seed 3 --class-order "$o2" --counts "$work/pareto_o2.csv"
+$py - "$work" "$syn" "$o1" "$o2" <<'EOF' || fail "make-lt --class-order"
+import collections, csv, math, sys
+work, syn = sys.argv[1], sys.argv[2]
+o1, o2 = [[int(x) for x in a.split(',')] for a in sys.argv[3:5]]
+have = [int(r['count']) for r in csv.DictReader(open(syn + '/counts.csv'))]
+want = [math.floor(60 * 25 ** (-r / 19) + 1e-9) for r in range(20)]
+def table(name):
+    rows = list(csv.reader(open(work + '/' + name)))
+    assert rows[0] == ['class', 'name', 'count', 'rank'], (name, rows[0])
+    assert [int(r[0]) for r in rows[1:]] == list(range(20)), (name, 'rows not in label order')
+    return [int(r[2]) for r in rows[1:]], [int(r[3]) for r in rows[1:]]
+def kept(name):
+    per = collections.defaultdict(list)
+    for line in open(syn + '/' + name):
+        if not line.startswith('#'):
+            path, label = line.split()
+            per[int(label)].append(path)
+    return per
+# an explicit order: class o1[r] at rank r, with the exp count of rank r
+counts, rank = table('order_o1.csv')
+assert rank == [o1.index(c) for c in range(20)], rank
+assert counts == [want[rank[c]] for c in range(20)], (counts, want)
+assert counts[o1[0]] == max(counts) and sorted(counts)[-2] < counts[o1[0]], counts
+assert counts[o1[-1]] == min(counts), counts
+assert [len(kept('lt_o1.txt')[c]) for c in range(20)] == counts
+assert '# class order %s (largest count first)' % sys.argv[3] in open(syn + '/lt_o1.txt').read()
+# random:7: a permutation, the counts of its ranks, recorded in the manifest
+counts, rank = table('order_r7.csv')
+assert sorted(rank) == list(range(20)), rank
+assert counts == [min(have[c], want[rank[c]]) for c in range(20)], counts
+order = sorted(range(20), key=lambda c: rank[c])
+assert '# class order random:7 = %s (largest' % ','.join(map(str, order)) in open(syn + '/lt_r7.txt').read()
+assert table('order_r8.csv')[1] != rank, 'random:8 gave the order of random:7'
+# what a class keeps depends on its count only: equal counts keep the same
+# images (in the same order), a smaller count a subset of a larger one
+runs = {n: (table('order_%s.csv' % n)[0], kept('lt_%s.txt' % n)) for n in ('label', 'o1', 'o2', 'r7')}
+for a in runs:
+    for b in runs:
+        for c in range(20):
+            na, ka, nb, kb = runs[a][0][c], runs[a][1][c], runs[b][0][c], runs[b][1][c]
+            if na == nb: assert ka == kb, (a, b, c)
+            elif na < nb: assert set(ka) < set(kb), (a, b, c)
+# (classes 18 and 19 swap ranks between label order and o2, same count)
+for a, b, classes in (('label', 'o2', range(4, 20)), ('o1', 'o2', range(4))):
+    for c in classes:
+        assert runs[a][0][c] == runs[b][0][c] and runs[a][1][c] == runs[b][1][c], (a, b, c)
+# pareto: the count of rank r goes to the class at rank r
+p_label, _ = table('pareto_label.csv')
+p_o2, _ = table('pareto_o2.csv')
+assert [p_o2[o2[r]] for r in range(20)] == p_label, (p_o2, p_label)
+EOF
+# refused orders: exit 2, naming --class-order and the problem, nothing written
+bad_order() {
+    run 2 make-lt --in "$syn/train.txt" --out "$work/refused.txt" "${order_args[@]}" --class-order "$1"
+    expect_in err "cbd: error: --class-order: $2"
+}
+bad_order "" "empty list"
+bad_order "3,0,1,2,20,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18" "label 20 (item 5) is out of range: the input has 20 classes"
+bad_order "-1,0" "label -1 (item 1) is out of range"
+bad_order "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,5" "label 5 is listed twice (items 6 and 20)"
+bad_order "1,0,2" "lists 3 of the 20 classes (each must appear once); missing: 3, 4,"
+bad_order "0,1,two" "item 3 ('two') is not an integer class label"
+bad_order "0,1.5" "item 2 ('1.5') is not an integer class label"
+bad_order "0,,1" "item 2 of '0,,1' is empty"
+bad_order "random:" "random:SEED needs an integer seed"
+bad_order "random:seven" "random:SEED needs an integer seed"
+bad_order "random:-7" "random:SEED needs an integer seed"
+[ -e "$work/refused.txt" ] && fail "a refused --class-order left an output"
 run 2 make-lt --in "$work/missing.h5" --out "$work/x.h5" "${lt_args[@]}"
 expect_in err "missing.h5"
 run 2 make-lt --in "$syn/train.txt" --out "$work/x.txt" "${lt_args[@]}" --class-names "$work/bad/dup.txt"
@@ -226,7 +335,7 @@ gz_digest=$(digest_of)
 run 0 import-idx --images "$idx/images" --labels "$idx/labels" --out "$idx/b.h5"
 [ "$(digest_of)" = "$gz_digest" ] || fail "plain and gzip IDX files gave different digests"
 run 0 make-lt --in "$idx/a.h5" --out "$idx/lt.h5" --profile exp --imbalance 2 --n-max 2 --seed 1 --counts "$idx/c.csv"
-grep -q '^2,blue,1$' "$idx/c.csv" || fail "class names of an imported store: $(cat "$idx/c.csv")"
+grep -q '^2,blue,1,2$' "$idx/c.csv" || fail "class names of an imported store: $(cat "$idx/c.csv")"
 run 2 import-idx --images "$idx/images_cut" --labels "$idx/labels" --out "$idx/c.h5"
 expect_in err "images_cut: truncated: image 4"
 run 2 import-idx --images "$idx/images_cut.gz" --labels "$idx/labels" --out "$idx/c.h5"

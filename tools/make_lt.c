@@ -1,32 +1,36 @@
 /* make-lt: subsample a (balanced) manifest or packed image store into a
  * long-tailed one of the same kind.
  *
- * Class sizes, for C classes in label order c = 0 .. C-1:
+ * Class sizes, for C classes by rank r = 0 .. C-1 (rank r is class r, label
+ * order, unless --class-order says otherwise: an explicit list of every label,
+ * largest count first, or random:SEED; the rules are in tools/make_lt_order.c):
  *
- *   exp     n_c = floor(n_max * IF^(-c/(C-1)))   (computed in double
+ *   exp     n_r = floor(n_max * IF^(-r/(C-1)))   (computed in double
  *           precision, plus 1e-9 so that exact integers are not lost to
  *           rounding), the profile of the CIFAR-LT and Fashion-MNIST-LT papers.
  *
  *   pareto  the ImageNet-LT recipe (Liu et al. 2019, Pareto with shape
  *           alpha = 6), made exact here:
- *             1. x_c = (1 - u_c)^(-1/alpha), u_c uniform in [0, 1) from Philox
- *                keyed by (seed, class c): C draws from Pareto(alpha, 1);
- *             2. sort the x_c in descending order;
+ *             1. x_k = (1 - u_k)^(-1/alpha), u_k uniform in [0, 1) from Philox
+ *                keyed by (seed, k), k = 0 .. C-1: C draws from Pareto(alpha, 1);
+ *             2. sort the x_k in descending order;
  *             3. map them linearly so the largest becomes n_max and the
  *                smallest n_max / IF:
  *                n = n_max/IF + (x - x_min) / (x_max - x_min) * (n_max - n_max/IF);
  *             4. round to the nearest integer (halves up);
- *             5. the k-th largest goes to class k (label order).
+ *             5. the r-th largest goes to rank r.
  *
  * Every class keeps at least one image, and no class more than it has: a
  * class with fewer images than its target keeps them all (a warning says so;
- * the counts file holds what was kept).
+ * the counts file, class,name,count,rank, holds what was kept).
  *
  * Which images of class c are kept: each image (the k-th of its class in
  * input order) gets a 64-bit key from Philox keyed by (seed, c, k); the n_c
  * smallest keys are kept, written in their input order. A smaller n_c keeps a
- * subset of what a larger one would, and a manifest and the store packed from
- * it give the same selection. Same inputs and seed, same bytes. */
+ * subset of what a larger one would, whatever the class order (a class with
+ * the same count keeps the same images at any rank), and a manifest and the
+ * store packed from it give the same selection. Same inputs, seed and order,
+ * same bytes. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -37,8 +41,10 @@
 
 #include "nn/log.h"
 #include "tools/cli.h"
+#include "tools/make_lt_order.h"
 #include "nn/rng.h"
 #include "store/digest.h"
+#include "store/fsutil.h"
 #include "store/image_store.h"
 #include "store/manifest.h"
 
@@ -48,22 +54,30 @@
 
 static const char usage_text[] =
     "usage: make-lt --in X --out Y --profile exp|pareto --imbalance IF --n-max N\n"
-    "               --seed S [--counts COUNTS.csv] [options]\n"
+    "               --seed S [--counts COUNTS.csv] [--class-order LIST|random:SEED]\n"
+    "               [options]\n"
     "\n"
     "Subsamples a manifest (.txt) or packed image store (.h5) into a long-tailed one\n"
-    "of the same kind. Class c (label order, c = 0..C-1) keeps n_c images:\n"
-    "  exp     n_c = floor(n_max * IF^(-c/(C-1)))\n"
+    "of the same kind. The class at rank r (r = 0..C-1; rank r is class r unless\n"
+    "--class-order is given) keeps n_r images:\n"
+    "  exp     n_r = floor(n_max * IF^(-r/(C-1)))\n"
     "  pareto  the ImageNet-LT recipe: C draws x from Pareto(alpha, 1) (Philox keyed\n"
-    "          by the seed and class), sorted descending, mapped linearly so the\n"
-    "          largest is n_max and the smallest n_max/IF, rounded to the nearest\n"
-    "          integer; the k-th largest goes to class k\n"
+    "          by the seed), sorted descending, mapped linearly so the largest is\n"
+    "          n_max and the smallest n_max/IF, rounded to the nearest integer; the\n"
+    "          r-th largest goes to rank r\n"
     "A class keeps at least 1 image and at most what it has (a warning names the\n"
     "classes that have fewer than asked). The images kept are the n_c with the\n"
     "smallest Philox keys (seed, class, index in class), in input order.\n"
     "\n"
     "options:\n"
+    "  --class-order LIST  the classes from the largest count to the smallest: every\n"
+    "                      label 0..C-1 once, comma-separated, e.g. 2,0,1\n"
+    "  --class-order random:SEED\n"
+    "                      a permutation seeded by SEED (Fisher-Yates, Philox)\n"
+    "                      (default: label order, class 0 the largest)\n"
     "  --alpha A           Pareto shape (default 6)\n"
-    "  --counts FILE       write class,name,count rows of what was kept\n"
+    "  --counts FILE       write class,name,count,rank rows of what was kept (rank 0\n"
+    "                      is the largest target)\n"
     "  --classes N         manifests: number of classes (default: largest label + 1)\n"
     "  --class-names FILE  names for the counts file (default: the store's, or the\n"
     "                      class index)\n"
@@ -75,7 +89,8 @@ static const char usage_text[] =
 enum { PROFILE_EXP, PROFILE_PARETO };
 
 typedef struct {
-    const char *in, *out, *counts, *class_names;
+    const char *in, *out, *counts, *class_names, *class_order;
+    lt_order_spec order;
     int profile, n_max, classes;
     double imbalance, alpha;
     uint64_t seed;
@@ -96,6 +111,7 @@ static void parse_args(int argc, char **argv, options *o) {
         else if (strcmp(a, "--out") == 0) o->out = v;
         else if (strcmp(a, "--counts") == 0) o->counts = v;
         else if (strcmp(a, "--class-names") == 0) o->class_names = v;
+        else if (strcmp(a, "--class-order") == 0) o->class_order = v;
         else if (strcmp(a, "--imbalance") == 0) o->imbalance = cbd_parse_real(a, v, 1.0, 1e9);
         else if (strcmp(a, "--alpha") == 0) o->alpha = cbd_parse_real(a, v, 1e-3, 1e3);
         else if (strcmp(a, "--n-max") == 0) o->n_max = (int)cbd_parse_integer(a, v, 1, INT32_MAX);
@@ -115,13 +131,15 @@ static void parse_args(int argc, char **argv, options *o) {
         cbd_usage_error(
             "--out must be of the same kind as --in (a .h5 store gives a .h5 store, a manifest a manifest)");
     if (strcmp(o->in, o->out) == 0) cbd_usage_error("--out must differ from --in");
+    char err[1024];
+    if (lt_order_parse(o->class_order, &o->order, err, sizeof err) != 0) cbd_usage_error("%s", err);
 }
 
-/* ---- class sizes ------------------------------------------------------------------------- */
+/* ---- class sizes (by rank) ------------------------------------------------------------------ */
 
 static void exp_counts(const options *o, int classes, int64_t *wanted) {
-    for (int c = 0; c < classes; c++)
-        wanted[c] = (int64_t)floor(o->n_max * pow(o->imbalance, -(double)c / (classes - 1)) + 1e-9);
+    for (int r = 0; r < classes; r++)
+        wanted[r] = (int64_t)floor(o->n_max * pow(o->imbalance, -(double)r / (classes - 1)) + 1e-9);
 }
 
 static int descending(const void *a, const void *b) {
@@ -131,13 +149,13 @@ static int descending(const void *a, const void *b) {
 
 static void pareto_counts(const options *o, int classes, int64_t *wanted) {
     double *x = cbd_malloc((size_t)classes * sizeof *x);
-    for (int c = 0; c < classes; c++)
-        x[c] = pow(1.0 - (double)cbd_rng_uniform(o->seed, STREAM_PARETO, (uint64_t)c, 0), -1.0 / o->alpha);
+    for (int k = 0; k < classes; k++)
+        x[k] = pow(1.0 - (double)cbd_rng_uniform(o->seed, STREAM_PARETO, (uint64_t)k, 0), -1.0 / o->alpha);
     qsort(x, (size_t)classes, sizeof *x, descending);
     const double lo = o->n_max / o->imbalance, span = x[0] - x[classes - 1];
-    for (int c = 0; c < classes; c++) {
-        double n = span > 0.0 ? lo + (x[c] - x[classes - 1]) / span * (o->n_max - lo) : o->n_max;
-        wanted[c] = (int64_t)floor(n + 0.5);
+    for (int r = 0; r < classes; r++) {
+        double n = span > 0.0 ? lo + (x[r] - x[classes - 1]) / span * (o->n_max - lo) : o->n_max;
+        wanted[r] = (int64_t)floor(n + 0.5);
     }
     free(x);
 }
@@ -248,31 +266,53 @@ static void cap_counts(const input *in, const int64_t *wanted, int64_t *kept) {
 
 /* ---- output ------------------------------------------------------------------------------------ */
 
-static void describe(const options *o, const input *in, char *out, size_t out_len) {
+/* "class order 1,8,5,... (largest count first)", "class order random:7 = ...", or
+ * NULL for label order; malloc'd. */
+static char *describe_order(const options *o, const int *class_at_rank, int classes) {
+    if (o->order.kind == LT_ORDER_LABEL) return NULL;
+    char *list = lt_order_format(class_at_rank, classes);
+    const size_t len = strlen(list) + strlen(o->class_order) + 64;
+    char *s = cbd_malloc(len);
+    if (o->order.kind == LT_ORDER_RANDOM)
+        snprintf(s, len, "class order %s = %s (largest count first)", o->class_order, list);
+    else snprintf(s, len, "class order %s (largest count first)", list);
+    free(list);
+    return s;
+}
+
+/* The manifest's comment: profile, seed, input, and the class order if any. */
+static char *describe(const options *o, const input *in, const char *order) {
     char hex[17];
     cbd_digest_hex(in->store ? cbd_image_store_get_info(in->store)->manifest_digest : in->manifest.digest,
                    hex);
+    const size_t len = 1400 + (order ? strlen(order) : 0);
+    char *out = cbd_malloc(len);
+    int n;
     if (o->profile == PROFILE_EXP)
-        snprintf(out, out_len,
-                 "make-lt: exp profile, imbalance %g, n_max %d, seed %" PRIu64 "\nfrom %s (%" PRId64
-                 " images, digest %s)",
-                 o->imbalance, o->n_max, o->seed, o->in, in->count, hex);
+        n = snprintf(out, len,
+                     "make-lt: exp profile, imbalance %g, n_max %d, seed %" PRIu64 "\nfrom %s (%" PRId64
+                     " images, digest %s)",
+                     o->imbalance, o->n_max, o->seed, o->in, in->count, hex);
     else
-        snprintf(out, out_len,
-                 "make-lt: pareto profile (alpha %g), imbalance %g, n_max %d, seed %" PRIu64
-                 "\nfrom %s (%" PRId64 " images, digest %s)",
-                 o->alpha, o->imbalance, o->n_max, o->seed, o->in, in->count, hex);
+        n = snprintf(out, len,
+                     "make-lt: pareto profile (alpha %g), imbalance %g, n_max %d, seed %" PRIu64
+                     "\nfrom %s (%" PRId64 " images, digest %s)",
+                     o->alpha, o->imbalance, o->n_max, o->seed, o->in, in->count, hex);
+    if (order && n >= 0 && (size_t)n < len) snprintf(out + n, len - (size_t)n, "\n%s", order);
+    return out;
 }
 
-static uint64_t write_manifest(const options *o, const input *in, const uint8_t *keep, int64_t total) {
-    char err[1024], comment[1400];
+static uint64_t write_manifest(const options *o, const input *in, const uint8_t *keep, int64_t total,
+                               const char *order) {
+    char err[1024];
     cbd_manifest_entry *entries = cbd_malloc((size_t)total * sizeof *entries);
     int64_t n = 0;
     for (int64_t i = 0; i < in->count; i++)
         if (keep[i]) entries[n++] = in->manifest.entries[i];
-    describe(o, in, comment, sizeof comment);
+    char *comment = describe(o, in, order);
     if (cbd_manifest_write(o->out, entries, n, comment, err, sizeof err) != 0)
         cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+    free(comment);
     uint64_t digest = cbd_manifest_digest(entries, n);
     free(entries);
     return digest;
@@ -305,6 +345,42 @@ static uint64_t write_store(const options *o, const input *in, const uint8_t *ke
     return digest;
 }
 
+/* A CSV field, quoted when it holds a comma, a quote or a line break (as in
+ * the counts files of store/manifest.c). */
+static size_t csv_field(char *out, const char *s) {
+    size_t n = 0;
+    const int quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (quote) out[n++] = '"';
+    for (; *s; s++) {
+        if (*s == '"') out[n++] = '"';
+        out[n++] = *s;
+    }
+    if (quote) out[n++] = '"';
+    return n;
+}
+
+/* The counts file, atomically: "class,name,count,rank", one row per class in
+ * label order; the name is the class's or its index, rank 0 the largest
+ * target. */
+static void write_counts(const options *o, const input *in, const int64_t *kept, const int *class_at_rank) {
+    char err[1024], index[16];
+    int *rank = cbd_malloc((size_t)in->classes * sizeof *rank);
+    size_t cap = 32;
+    for (int r = 0; r < in->classes; r++) rank[class_at_rank[r]] = r;
+    for (int c = 0; c < in->classes; c++) cap += 64 + 2 * (in->names ? strlen(in->names[c]) : 0);
+    char *text = cbd_malloc(cap);
+    size_t len = (size_t)snprintf(text, cap, "class,name,count,rank\n");
+    for (int c = 0; c < in->classes; c++) {
+        snprintf(index, sizeof index, "%d", c);
+        len += (size_t)snprintf(text + len, cap - len, "%d,", c);
+        len += csv_field(text + len, in->names ? in->names[c] : index);
+        len += (size_t)snprintf(text + len, cap - len, ",%" PRId64 ",%d\n", kept[c], rank[c]);
+    }
+    if (cbd_write_file_atomic(o->counts, text, len, err, sizeof err) != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+    free(text);
+    free(rank);
+}
+
 int main(int argc, char **argv) {
     cbd_cli_init(argv[0]);
     options o;
@@ -312,26 +388,36 @@ int main(int argc, char **argv) {
     char err[1024], hex[17];
     parse_args(argc, argv, &o);
     load_input(&o, &in);
+    int *class_at_rank = cbd_malloc((size_t)in.classes * sizeof *class_at_rank);
+    if (lt_order_resolve(&o.order, in.classes, class_at_rank, err, sizeof err) != 0)
+        cbd_usage_error("%s", err);
+    int64_t *by_rank = cbd_malloc((size_t)in.classes * sizeof *by_rank);
     int64_t *wanted = cbd_malloc((size_t)in.classes * sizeof *wanted);
     int64_t *kept = cbd_malloc((size_t)in.classes * sizeof *kept);
-    if (o.profile == PROFILE_EXP) exp_counts(&o, in.classes, wanted);
-    else pareto_counts(&o, in.classes, wanted);
+    if (o.profile == PROFILE_EXP) exp_counts(&o, in.classes, by_rank);
+    else pareto_counts(&o, in.classes, by_rank);
+    for (int r = 0; r < in.classes; r++) wanted[class_at_rank[r]] = by_rank[r];
     cap_counts(&in, wanted, kept);
     uint8_t *keep = cbd_calloc((size_t)in.count, 1);
     select_images(&o, &in, kept, keep);
     int64_t total = 0;
     for (int c = 0; c < in.classes; c++) total += kept[c];
-    uint64_t digest = in.store ? write_store(&o, &in, keep) : write_manifest(&o, &in, keep, total);
-    if (o.counts && cbd_class_counts_write(o.counts, (const char *const *)in.names, kept, in.classes, err,
-                                           sizeof err) != 0)
-        cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+    char *order = describe_order(&o, class_at_rank, in.classes);
+    uint64_t digest = in.store ? write_store(&o, &in, keep) : write_manifest(&o, &in, keep, total, order);
+    if (o.counts) write_counts(&o, &in, kept, class_at_rank);
     cbd_digest_hex(digest, hex);
-    cbd_log("make-lt: %s: %" PRId64 " of %" PRId64 " images, %d classes, %" PRId64 " (class 0) .. %" PRId64
+    if (order) cbd_log("make-lt: %s", order);
+    const int first = class_at_rank[0], last = class_at_rank[in.classes - 1];
+    cbd_log("make-lt: %s: %" PRId64 " of %" PRId64 " images, %d classes, %" PRId64 " (class %d) .. %" PRId64
             " (class %d), digest %s",
-            o.out, total, in.count, in.classes, kept[0], kept[in.classes - 1], in.classes - 1, hex);
+            o.out, total, in.count, in.classes, kept[first], first, kept[last], last, hex);
+    free(order);
     free(keep);
     free(kept);
     free(wanted);
+    free(by_rank);
+    free(class_at_rank);
+    lt_order_free(&o.order);
     free_input(&in);
     return CBD_EXIT_OK;
 }
