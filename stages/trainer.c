@@ -399,13 +399,15 @@ int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_
                 job->label, (long long)epoch + 1, job->epochs, tot.loss_sum / tot.seen,
                 100.0 * tot.correct / tot.seen, val_text, lr_now, tot.seen / tot.seconds, tot.seconds, tot.wait);
         const int last = epoch + 1 == job->epochs;
-        if (!last && (epoch + 1) % job->checkpoint_every == 0 &&
-            save_checkpoint(&r, job->resume_path, epoch + 1, step) != 0) {
+        /* The metrics row goes to disk before the resume checkpoint: a kill between the two
+         * then leaves a row the resumed run drops and recomputes, never a missing row. */
+        if (cbd_metrics_write(&r.metrics, err, sizeof err) != 0) {
+            cbd_log("cbd: error: %s", err);
             rc = CBD_EXIT_FAILURE;
             break;
         }
-        if (cbd_metrics_write(&r.metrics, err, sizeof err) != 0) {
-            cbd_log("cbd: error: %s", err);
+        if (!last && (epoch + 1) % job->checkpoint_every == 0 &&
+            save_checkpoint(&r, job->resume_path, epoch + 1, step) != 0) {
             rc = CBD_EXIT_FAILURE;
             break;
         }
