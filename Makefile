@@ -5,14 +5,18 @@
 #   make EXP=ini/X.ini teachers   stop after a stage (teachers, features, student, eval); make -j2 runs teachers in parallel
 #   make EXP=ini/X.ini report     the comparison table of every model the INI defines (runs/X/report.md)
 #   make bench                 engine speed; make sanity: does this build learn?
+#   make fuzz                  libFuzzer harnesses (clang), FUZZ_SECONDS each (tests/fuzz/run.sh)
+#   make test-asan             the test suite built with AddressSanitizer + UBSan (in build-asan)
+#   make kill-test             each stage killed at TRIALS (20) random moments, resumed, compared
 BUILD       ?= build
 CMAKE_FLAGS ?=
 JOBS        ?= 2
 EXP         ?= ini/tiny.ini
 BIN         := $(BUILD)/bin
 PLAN        := $(BUILD)/plans/$(basename $(notdir $(EXP))).mk
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure build test bench sanity clean pipeline teachers features student eval report plan
+.PHONY: all deps configure build test test-asan kill-test bench sanity clean pipeline teachers features student eval report plan fuzz
 
 all: pipeline
 
@@ -29,6 +33,19 @@ build: deps configure
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Any sanitizer report fails the test it happens in: UBSan halts, LeakSanitizer
+# checks every exit but the deliberate error exits (nn/log.c) and fails it.
+ASAN_BUILD ?= build-asan
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCBD_SANITIZE=ON -DCBD_CUDA=OFF >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:leak_check_at_exit=0:strict_string_checks=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+TRIALS ?= 20
+kill-test: build
+	@tests/kill_anywhere.sh $(BIN) $(BUILD)/kill_test $(TRIALS)
 
 sanity: build
 	@$(BIN)/cbd-sanity
@@ -49,6 +66,13 @@ report: plan
 
 teachers features student eval: plan
 	@$(MAKE) --no-print-directory -f $(PLAN) BIN=$(BIN) $@
+
+# Sanitized build of its own (build-fuzz); the corpora in tests/fuzz are only read.
+fuzz:
+	@tools/install-deps fuzz
+	@CC=clang cmake -S . -B build-fuzz -DCBD_FUZZ=ON -DCBD_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz-harnesses
+	@tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

@@ -21,6 +21,34 @@ void cbd_warn(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
+/* Sanitizer builds (make test-asan) check for leaks when a program ends
+ * normally. A program that stops on an error with cbd_fail or cbd_exit ends
+ * where it stands, with its allocations live in the frames it leaves: those
+ * are not leaks, and the check is skipped (LSAN's own check at exit is off
+ * there: leak_check_at_exit=0). */
+#if defined(__SANITIZE_ADDRESS__)
+#define CBD_LEAK_CHECK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CBD_LEAK_CHECK 1
+#endif
+#endif
+#ifdef CBD_LEAK_CHECK
+#include <sanitizer/lsan_interface.h>
+static volatile int exiting_on_error;
+static void leak_check_unless_failing(void) {
+    if (!exiting_on_error) __lsan_do_leak_check();
+}
+__attribute__((constructor)) static void install_leak_check(void) { atexit(leak_check_unless_failing); }
+#endif
+
+void cbd_exit(int code) {
+#ifdef CBD_LEAK_CHECK
+    if (code != 0) exiting_on_error = 1;
+#endif
+    exit(code);
+}
+
 void cbd_fail(int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -28,7 +56,7 @@ void cbd_fail(int code, const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-    exit(code);
+    cbd_exit(code);
 }
 
 void cbd_panic_at(const char *file, int line, const char *fmt, ...) {

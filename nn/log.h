@@ -12,6 +12,8 @@ void cbd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cbd_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "cbd: error: ..." and exits with `code`. */
 _Noreturn void cbd_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* exit(code); a non-zero code marks the exit as a failure (see log.c: leak checks). */
+_Noreturn void cbd_exit(int code);
 /* An internal invariant broke: file, line, message, abort. */
 _Noreturn void cbd_panic_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -76,7 +76,8 @@ typedef struct {
 } dump_state;
 
 /* Runs the teacher over every image for one view (view < 0: the center) and
- * writes the rows. Returns 0 or -1 (message printed). */
+ * writes the rows. Returns CBD_EXIT_OK, or an exit code (message printed): an
+ * image that cannot be read is bad input. */
 static int dump_view(dump_state *st, int64_t n, int view, const int64_t *order, uint32_t *view_ids) {
     cbd_backend *be = st->model->be;
     const int d = cbd_model_feature_dim(st->model), classes = st->model->cfg.classes;
@@ -98,7 +99,7 @@ static int dump_view(dump_state *st, int64_t n, int view, const int64_t *order, 
         if (cbd_feature_writer_write(st->writer, view, b->indices[0], b->count, st->features,
                                      st->has_logits ? st->logits : NULL, err, sizeof err) != 0) {
             cbd_log("cbd: error: %s", err);
-            return -1;
+            return CBD_EXIT_FAILURE;
         }
         st->images_done += b->count;
         char extra[64];
@@ -108,19 +109,19 @@ static int dump_view(dump_state *st, int64_t n, int view, const int64_t *order, 
     }
     if (cbd_loader_error(st->loader)) {
         cbd_log("cbd: error: %s", cbd_loader_error(st->loader));
-        return -1;
+        return CBD_EXIT_USAGE;
     }
     if (cbd_loader_skipped(st->loader) > 0) {
         cbd_log("cbd: error: %lld images could not be read: a feature store needs every image "
                 "([data] on_bad_image = skip does not apply to dumps)",
                 (long long)cbd_loader_skipped(st->loader));
-        return -1;
+        return CBD_EXIT_FAILURE;
     }
     if (cbd_feature_writer_mark_done(st->writer, view, err, sizeof err) != 0) {
         cbd_log("cbd: error: %s", err);
-        return -1;
+        return CBD_EXIT_FAILURE;
     }
-    return 0;
+    return CBD_EXIT_OK;
 }
 
 int main(int argc, char **argv) {
@@ -184,9 +185,13 @@ int main(int argc, char **argv) {
     spec.d = cbd_model_feature_dim(&model);
     spec.teacher_checkpoint_digest = cbd_stage_params_digest(&model);
 
+    cbd_stage_lock_output(store_path);
     if (!force && store_up_to_date(store_path, &spec, cbd_dataset_labels(train))) {
         if (!quiet) cbd_log("features of teacher %s are up to date: %s", t->name, store_path);
         utime(store_path, NULL); /* newer than its inputs again, so make does not ask twice */
+        cbd_model_free(&model);
+        cbd_backend_destroy(be);
+        cbd_dataset_close(train);
         return CBD_EXIT_OK;
     }
     char partial[4300];
@@ -239,12 +244,12 @@ int main(int argc, char **argv) {
         if (cbd_feature_writer_view_done(writer, s)) continue;
         st.loader = loader;
         st.views = &views;
-        if (dump_view(&st, n, s, order, view_ids) != 0) rc = CBD_EXIT_FAILURE;
+        rc = dump_view(&st, n, s, order, view_ids);
     }
     if (rc == CBD_EXIT_OK && !cbd_feature_writer_view_done(writer, -1)) {
         st.loader = center_loader;
         st.views = &center;
-        if (dump_view(&st, n, -1, order, view_ids) != 0) rc = CBD_EXIT_FAILURE;
+        rc = dump_view(&st, n, -1, order, view_ids);
     }
     cbd_progress_end(&bar);
     const double seconds = cbd_now() - started;

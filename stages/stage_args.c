@@ -1,10 +1,12 @@
 #include "stages/stage_args.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/log.h"
+#include "store/h5util.h"
 
 static const struct {
     const char *name;
@@ -21,11 +23,15 @@ static const struct {
 
 static _Noreturn void bad_usage(void (*usage)(FILE *out)) {
     usage(stderr);
-    exit(CBD_EXIT_USAGE);
+    cbd_exit(CBD_EXIT_USAGE);
 }
 
 void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned required,
                           void (*usage)(FILE *out), cbd_stage_args *a) {
+    /* A file-size limit (ulimit -f) must give a write error the stage can
+     * report and clean up after, not a kill that leaves temporary files. */
+    signal(SIGXFSZ, SIG_IGN);
+    cbd_h5_library_init();
     memset(a, 0, sizeof *a);
     struct option opts[KNOWN_COUNT + 4];
     int n = 0;

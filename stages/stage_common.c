@@ -10,6 +10,7 @@
 #include "nn/log.h"
 #include "store/checkpoint.h"
 #include "store/digest.h"
+#include "store/file_lock.h"
 #include "store/fsutil.h"
 
 cbd_dataset *cbd_stage_open_dataset(const cbd_config *cfg, const char *which, const char *path,
@@ -108,8 +109,33 @@ void cbd_stage_path(char *out, size_t len, const char *folder, const char *name)
     if (n < 0 || (size_t)n >= len) cbd_fail(CBD_EXIT_USAGE, "path too long: %s/%s", folder, name);
 }
 
+void cbd_stage_lock_output(const char *path) {
+    char err[8400];
+    cbd_stage_make_parent(path);
+    const int rc = cbd_lock_output(path, err, sizeof err);
+    if (rc == 1) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    if (rc != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+    cbd_remove_stale_temporaries(path);
+}
+
+/* The files a training stage writes beside STEM.ckpt.h5: their temporaries
+ * from a killed run go once the lock is held. */
+static void remove_stale_stage_temporaries(const char *final_path) {
+    static const char *const siblings[] = {".resume.ckpt.h5", ".metrics.csv", ".config.ini"};
+    const char *suffix = ".ckpt.h5";
+    const size_t len = strlen(final_path), suffix_len = strlen(suffix);
+    if (len <= suffix_len || strcmp(final_path + len - suffix_len, suffix) != 0) return;
+    for (size_t i = 0; i < sizeof siblings / sizeof siblings[0]; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%.*s%s", (int)(len - suffix_len), final_path, siblings[i]);
+        cbd_remove_stale_temporaries(path);
+    }
+}
+
 int cbd_stage_check_outputs(const char *final_path, const char *resume_path, uint64_t digest, int epochs,
                             int force, int *resume, int quiet, const char *what) {
+    cbd_stage_lock_output(final_path);
+    remove_stale_stage_temporaries(final_path);
     if (!force && cbd_file_exists(final_path)) {
         cbd_checkpoint_meta meta;
         char err[1024];
@@ -130,11 +156,15 @@ int cbd_stage_check_outputs(const char *final_path, const char *resume_path, uin
 }
 
 void cbd_stage_write_config(const cbd_config *cfg, const char *path) {
-    FILE *f = fopen(path, "w");
+    char *text = NULL, err[4400];
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     if (!f) {
-        cbd_warn("cannot write %s", path);
+        cbd_warn("cannot write %s: out of memory", path);
         return;
     }
     cbd_config_write(cfg, f);
-    if (fclose(f) != 0) cbd_warn("cannot write %s", path);
+    if (fclose(f) != 0 || cbd_write_file_atomic(path, text, len, err, sizeof err) != 0)
+        cbd_warn("%s", text ? err : "cannot write the resolved configuration");
+    free(text);
 }

@@ -31,6 +31,11 @@ void cbd_stage_store_views(const cbd_config *cfg, cbd_augment_config *out);
  * resume checkpoint becomes a fresh start (*resume = 0). */
 int cbd_stage_check_outputs(const char *final_path, const char *resume_path, uint64_t digest, int epochs,
                             int force, int *resume, int quiet, const char *what);
+/* One writer per output: takes the lock of `path` (creating its folder) or
+ * exits, 2 when another run holds it (naming its pid), 1 when the lock file
+ * cannot be made. Held until the process ends. cbd_stage_check_outputs takes
+ * it for final_path. */
+void cbd_stage_lock_output(const char *path);
 /* Writes the resolved configuration beside a stage's outputs (a warning on failure). */
 void cbd_stage_write_config(const cbd_config *cfg, const char *path);
 /* FNV-1a of a model's parameter names and values: what a feature store

@@ -292,6 +292,15 @@ static void teacher_checkpoint(const cbd_config *cfg, const char *name, char *pa
         cbd_fail(CBD_EXIT_USAGE, "%s (train teacher %s first: cbd-train-teacher --teacher %s)", err, name, name);
 }
 
+static void student_close(student_ctx *ctx, cbd_dataset *train, cbd_dataset *val, cbd_dataset *test) {
+    for (int k = 0; k < ctx->k; k++)
+        if (ctx->stores[k]) cbd_feature_store_close(ctx->stores[k]);
+    free(ctx->counters);
+    cbd_dataset_close(train);
+    if (val) cbd_dataset_close(val);
+    if (test) cbd_dataset_close(test);
+}
+
 int main(int argc, char **argv) {
     cbd_stage_args args;
     cbd_stage_parse_args(argc, argv, CBD_ARG_RESUME | CBD_ARG_FORCE | CBD_ARG_QUIET | CBD_ARG_STUDENT, 0, usage,
@@ -364,6 +373,11 @@ int main(int argc, char **argv) {
                                                .views = cfg.features.views, .labels = cbd_dataset_labels(train),
                                                .manifest_digest = cbd_dataset_digest(train)};
             ctx.stores[k] = cbd_feature_store_open(ctx.teacher_paths[k], &expect, cap, err, sizeof err);
+            char partial[4300];
+            snprintf(partial, sizeof partial, "%s.partial", ctx.teacher_paths[k]);
+            if (!ctx.stores[k] && !cbd_file_exists(ctx.teacher_paths[k]) && cbd_file_exists(partial))
+                cbd_fail(CBD_EXIT_USAGE, "%s (only %s is there: the dump of teacher %s was interrupted; rerun "
+                                         "cbd-dump-features to finish it)", err, partial, name);
             if (!ctx.stores[k])
                 cbd_fail(CBD_EXIT_USAGE, "%s (dump the features of teacher %s first: cbd-dump-features)", err, name);
             const cbd_feature_store_spec *spec = cbd_feature_store_spec_of(ctx.stores[k]);
@@ -406,7 +420,10 @@ int main(int argc, char **argv) {
     job.config_digest = student_digest(&cfg, &job.model, cbd_dataset_digest(train), teacher_digests, n_digests);
     int rc = cbd_stage_check_outputs(job.final_path, job.resume_path, job.config_digest, cfg.student.epochs, force,
                                      &resume, quiet, cfg.student_name);
-    if (rc >= 0) return rc;
+    if (rc >= 0) {
+        student_close(&ctx, train, val, test);
+        return rc;
+    }
     char config_copy[4200];
     stem_path(config_copy, sizeof config_copy, stem, ".config.ini");
     cbd_stage_write_config(&cfg, config_copy);
@@ -444,11 +461,6 @@ int main(int argc, char **argv) {
                 what, (unsigned long long)cfg.student.seed);
     }
     rc = cbd_train_run(&job, train, val, test, resume);
-    for (int k = 0; k < ctx.k; k++)
-        if (ctx.stores[k]) cbd_feature_store_close(ctx.stores[k]);
-    free(ctx.counters);
-    cbd_dataset_close(train);
-    if (val) cbd_dataset_close(val);
-    if (test) cbd_dataset_close(test);
+    student_close(&ctx, train, val, test);
     return rc;
 }

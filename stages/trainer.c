@@ -85,7 +85,8 @@ static int save_checkpoint(run_state *r, const char *path, int64_t epoch, int64_
     meta.config_digest = r->job->config_digest;
     char err[1024];
     if (cbd_checkpoint_save(path, &r->model.params, &meta, err, sizeof err) != 0) {
-        cbd_log("cbd: error: %s", err);
+        cbd_log("cbd: error: %s: after epoch %lld: %s; the last good checkpoint is kept", r->job->label,
+                (long long)epoch, err);
         return -1;
     }
     return 0;
@@ -201,7 +202,7 @@ static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *st
     *start_epoch = 0;
     if (resume) {
         *start_epoch = load_resume(r);
-        if (*start_epoch < 0) return CBD_EXIT_FAILURE;
+        if (*start_epoch < 0) return CBD_EXIT_USAGE; /* a resume checkpoint that does not fit this run */
     }
     if (job->hooks.begin) {
         if (job->hooks.begin(job->hooks.ctx, &r->model, err, sizeof err) != 0) {
@@ -323,9 +324,9 @@ static int train_epoch(run_state *r, int64_t epoch, int64_t steps_per_epoch, con
         cbd_progress_update(&bar, step_in_epoch, extra);
     }
     cbd_progress_end(&bar);
-    if (cbd_loader_error(r->loader)) {
+    if (cbd_loader_error(r->loader)) { /* an image that cannot be read: bad input ([data] on_bad_image = fail) */
         cbd_log("cbd: error: %s", cbd_loader_error(r->loader));
-        return CBD_EXIT_FAILURE;
+        return CBD_EXIT_USAGE;
     }
     tot->seconds = cbd_now() - t0;
     tot->wait = cbd_loader_wait_seconds(r->loader) - wait0;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,16 @@ static int write_tensor(cbd_h5_ctx *c, hid_t file, const cbd_params *p, const cb
     hsize_t dims[CBD_PARAM_MAX_DIMS];
     entry_dims(e, dims);
     p->be->ops.download(p->be, host, src, e->count * sizeof(float));
+    /* A checkpoint is a state to resume from or to use: one with NaN or Inf
+     * in it (a diverged run) is neither, and must not replace a good one. */
+    size_t bad = 0, first = 0;
+    for (size_t k = 0; k < e->count; k++)
+        if (!isfinite(host[k]) && bad++ == 0) first = k;
+    if (bad) {
+        cbd_h5_fail(c, "'%s' holds %zu non-finite values (first at index %zu: %g): training diverged; not saved",
+                    name, bad, first, (double)host[first]);
+        return -1;
+    }
     if (cbd_h5_write_f32(c, file, name, e->ndim, dims, host) != 0) return -1;
     return cbd_h5_attr_write_string(c, file, name, "kind", kind);
 }
@@ -276,7 +287,17 @@ static int read_required(cbd_h5_ctx *c, hid_t file, const char *name, const cbd_
         return -1;
     }
     entry_dims(e, dims);
-    return cbd_h5_read_f32(c, file, name, e->ndim, dims, out);
+    if (cbd_h5_read_f32(c, file, name, e->ndim, dims, out) != 0) return -1;
+    /* cbd never saves one (see write_tensor): a damaged or foreign file */
+    size_t bad = 0, first = 0;
+    for (size_t k = 0; k < e->count; k++)
+        if (!isfinite(out[k]) && bad++ == 0) first = k;
+    if (bad) {
+        cbd_h5_fail(c, "dataset '%s' holds %zu non-finite values (first at index %zu: %g)", name, bad, first,
+                    (double)out[first]);
+        return -1;
+    }
+    return 0;
 }
 
 /* Reads every entry into host mirrors laid out like the table. */

@@ -220,8 +220,10 @@ static int decode_entry(const cbd_dataset *ds, int64_t i, cbd_image *img, char *
     }
     cbd_jpeg_decoder *d = cbd_jpeg_decoder_create(err, err_len);
     if (!d) return -1;
-    int rc = cbd_jpeg_decode_file(d, file, ds->channels, ds->resize, img, err, err_len);
+    char why[1024];
+    int rc = cbd_jpeg_decode_file(d, file, ds->channels, ds->resize, img, why, sizeof why);
     cbd_jpeg_decoder_free(d);
+    if (rc != 0) set_error(err, err_len, "%s (listed at %s:%d)", why, ds->path, ds->manifest.entries[i].line);
     return rc;
 }
 

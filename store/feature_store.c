@@ -821,6 +821,23 @@ static void to_float(const cbd_feature_store *fs, const void *in, float *out, si
     else memcpy(out, in, count * sizeof *out);
 }
 
+/* A NaN or Inf row is a damaged store: the student would train on it. */
+static int finite_row(const float *x, int width) {
+    for (int k = 0; k < width; k++)
+        if (!isfinite(x[k])) return 0;
+    return 1;
+}
+
+static int fail_not_finite(cbd_h5_ctx *c, part_id p, int64_t v, int64_t row) {
+    if (part_per_view(p))
+        cbd_h5_fail(c, "dataset '%s' view %" PRId64 " row %" PRId64 ": NaN or Inf values; the store is damaged "
+                       "(h5inspect --verify lists every defect): dump the features again", part_names[p], v, row);
+    else
+        cbd_h5_fail(c, "dataset '%s' row %" PRId64 ": NaN or Inf values; the store is damaged (h5inspect --verify "
+                       "lists every defect): dump the features again", part_names[p], row);
+    return -1;
+}
+
 /* Rows per read while loading or scanning a view: whole chunks, about 8 MiB. */
 static int64_t block_rows(const cbd_feature_store_spec *s, part_id p) {
     const int64_t r = chunk_rows(s, p);
@@ -841,6 +858,8 @@ static int load_part(cbd_h5_ctx *c, cbd_feature_store *fs, part_id p) {
             float *out = fs->mem[p] + ((size_t)(v * s->n + first)) * (size_t)width;
             if (read_span(c, fs, p, v, first, rows, fs->raw) != 0) return -1;
             to_float(fs, fs->raw, out, (size_t)rows * (size_t)width);
+            for (int64_t r = 0; r < rows; r++)
+                if (!finite_row(out + (size_t)r * (size_t)width, width)) return fail_not_finite(c, p, v, first + r);
         }
     return 0;
 }
@@ -986,6 +1005,8 @@ static int read_from_disk(cbd_h5_ctx *c, cbd_feature_store *fs, int logits, int6
         for (int64_t k = a; k < b; k++) {
             const int64_t row = pairs[2 * k] % s->n - first, j = pairs[2 * k + 1];
             to_float(fs, fs->raw + (size_t)row * row_bytes, out + (size_t)j * (size_t)width, (size_t)width);
+            if (!finite_row(out + (size_t)j * (size_t)width, width))
+                return fail_not_finite(c, part_of_view(logits, view, s->views), view, first + row);
         }
         a = b;
     }

@@ -1,5 +1,6 @@
 #include "store/fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -108,4 +109,37 @@ char *cbd_read_file(const char *path, size_t *len_out, char *err, size_t err_len
     buf[len] = '\0';
     if (len_out) *len_out = len;
     return buf;
+}
+
+int cbd_remove_stale_temporaries(const char *path) {
+    char folder[4096];
+    if (snprintf(folder, sizeof folder, "%s", path) >= (int)sizeof folder) return 0;
+    char *slash = strrchr(folder, '/');
+    const char *base = path;
+    if (slash) {
+        base = path + (slash - folder) + 1;
+        if (slash == folder) slash[1] = '\0';
+        else *slash = '\0';
+    } else {
+        snprintf(folder, sizeof folder, ".");
+    }
+    char prefix[512];
+    if (snprintf(prefix, sizeof prefix, "%s.tmp.", base) >= (int)sizeof prefix) return 0;
+    const size_t prefix_len = strlen(prefix);
+    DIR *dir = opendir(folder);
+    if (!dir) return 0;
+    int removed = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        const char *name = entry->d_name;
+        if (strncmp(name, prefix, prefix_len) != 0 || !name[prefix_len]) continue;
+        const char *digits = name + prefix_len;
+        while (*digits >= '0' && *digits <= '9') digits++;
+        if (*digits) continue;
+        char stale[8400];
+        snprintf(stale, sizeof stale, "%s/%s", folder, name);
+        if (unlink(stale) == 0) removed++;
+    }
+    closedir(dir);
+    return removed;
 }

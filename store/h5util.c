@@ -11,12 +11,20 @@
 
 /* ---- messages -------------------------------------------------------------- */
 
+void cbd_h5_library_init(void) {
+    static int done = 0;
+    if (done) return;
+    done = 1;
+    /* Every file is closed explicitly on the paths that succeed. After a write
+     * that failed (a full disk), HDF5 1.10 keeps the file half-closed, and its
+     * own clean-up at exit() would crash on it instead of letting the stage
+     * exit with its message. Must come before any other HDF5 call to count. */
+    H5dont_atexit();
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
 void cbd_h5_ctx_init(cbd_h5_ctx *c, const char *path, char *err, size_t err_len) {
-    static int quiet = 0;
-    if (!quiet) {
-        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-        quiet = 1;
-    }
+    cbd_h5_library_init();
     c->path = path;
     c->err = err;
     c->err_len = err_len;
@@ -472,12 +480,34 @@ static int checksum_failed(const cbd_h5_ctx *c) {
     return strstr(c->detail, "Fletcher32") != NULL || strstr(c->detail, "checksum") != NULL;
 }
 
+/* A chunked dataset must be one chunk of its own shape, as written. HDF5 1.10
+ * trusts the chunk shape of the layout message: one that does not match the
+ * chunk stored (a corrupt file) makes H5Dread copy past its buffers. */
+static int check_one_chunk(cbd_h5_ctx *c, hid_t dset, const char *path, int ndim, const hsize_t *dims) {
+    hid_t plist = -1;
+    int rc = -1;
+    hsize_t chunk[H5S_MAX_RANK];
+    CBD_H5_CHECK(c, plist = H5Dget_create_plist(dset), "cannot get the layout of dataset '%s'", path);
+    if (H5Pget_layout(plist) != H5D_CHUNKED) {
+        rc = 0;
+        goto cleanup;
+    }
+    if (H5Pget_chunk(plist, H5S_MAX_RANK, chunk) != ndim || !same_shape(ndim, chunk, ndim, dims)) {
+        cbd_h5_fail(c, "dataset '%s': its chunk is not the dataset's shape: the file is corrupt", path);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    return cbd_h5_close_checked(c, plist, rc, path);
+}
+
 int cbd_h5_read_f32(cbd_h5_ctx *c, hid_t loc, const char *path, int ndim, const hsize_t *dims,
                     float *out) {
     hid_t dset = -1;
     int rc = -1;
     CBD_H5_CHECK(c, dset = H5Dopen2(loc, path, H5P_DEFAULT), "cannot open dataset '%s'", path);
-    if (check_float_shape(c, dset, path, ndim, dims) != 0) goto cleanup;
+    if (check_float_shape(c, dset, path, ndim, dims) != 0 || check_one_chunk(c, dset, path, ndim, dims) != 0)
+        goto cleanup;
     if (H5Dread(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0) {
         cbd_h5_error(c, "cannot read dataset '%s': truncated or corrupt", path);
         if (checksum_failed(c))

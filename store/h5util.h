@@ -24,6 +24,9 @@ typedef struct {
     char detail[256];  /* innermost HDF5 error of the last failed call */
 } cbd_h5_ctx;
 
+/* Once per process, before any other HDF5 call (cbd_h5_ctx_init calls it):
+ * no error-stack printing, no library clean-up at exit. */
+void cbd_h5_library_init(void);
 /* Prepares a context for `path` and silences HDF5's error printing. */
 void cbd_h5_ctx_init(cbd_h5_ctx *c, const char *path, char *err, size_t err_len);
 
@@ -94,8 +97,9 @@ int cbd_h5_dataset_shape(cbd_h5_ctx *c, hid_t loc, const char *path, int max_dim
                          hsize_t *dims);
 
 /* Reads dataset `path` into `out` (host floats) after checking that it holds
- * floating-point values of exactly the shape `dims`. A checksum failure says
- * "data checksum failure". Returns 0 or -1. */
+ * floating-point values of exactly the shape `dims` (and, when chunked, in
+ * one chunk of that shape). A checksum failure says "data checksum failure".
+ * Returns 0 or -1. */
 int cbd_h5_read_f32(cbd_h5_ctx *c, hid_t loc, const char *path, int ndim, const hsize_t *dims,
                     float *out);
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +98,8 @@ static int parse_label(const parse_ctx *p, int line, const char *text, int32_t *
         set_error(p->err, p->err_len, "%s:%d: label %s is negative", p->file, line, text);
         return -1;
     }
-    if (errno == ERANGE || v > INT32_MAX || (p->classes > 0 && v >= p->classes)) {
+    /* below INT32_MAX: the class count, the largest label + 1, is an int too */
+    if (errno == ERANGE || v >= INT32_MAX || (p->classes > 0 && v >= p->classes)) {
         if (p->classes > 0)
             set_error(p->err, p->err_len, "%s:%d: label %s is out of range: %d classes, labels 0..%d",
                       p->file, line, text, p->classes, p->classes - 1);
@@ -130,6 +132,11 @@ static int parse_line(const parse_ctx *p, int line, char *text, cbd_manifest_ent
         return -1;
     }
     if (parse_label(p, line, label, &e->label) != 0) return -1;
+    if (strlen(path) >= PATH_MAX) {
+        set_error(p->err, p->err_len, "%s:%d: a path of %zu characters: longer than any path can be (%d)",
+                  p->file, line, strlen(path), PATH_MAX - 1);
+        return -1;
+    }
     e->path = path;
     e->line = line;
     *has_entry = 1;

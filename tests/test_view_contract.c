@@ -117,6 +117,13 @@ int main(int argc, char **argv) {
     printf("  %lld student draws over %d epochs (%lld past the S = %u stored views): pixels identical, "
            "features within %.2g relative\n", (long long)checked, EPOCHS, (long long)repeats, views, worst);
     cbd_feature_store_close(fs);
+    free(rows);
+    free(dumped);
+    free(order);
+    free(same);
+    free(draws);
+    free(draw_views);
+    free(counters);
     cbd_loader_destroy(student);
     cbd_loader_destroy(dump_loader);
     cbd_sampler_free(&sampler);

@@ -23,7 +23,7 @@ void cbd_usage_error(const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, "\nrun '%s --help' for usage\n", program);
-    exit(CBD_EXIT_USAGE);
+    cbd_exit(CBD_EXIT_USAGE);
 }
 
 long long cbd_parse_integer(const char *option, const char *text, long long lo, long long hi) {

@@ -80,7 +80,7 @@ static _Noreturn void die_file(const inspector *in, const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-    exit(CBD_EXIT_USAGE);
+    cbd_exit(CBD_EXIT_USAGE);
 }
 
 /* Runs an HDF5 call; a negative result ends the program with the message. */

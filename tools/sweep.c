@@ -209,6 +209,11 @@ static char **write_plan(const char *bin, const char *ini, const char *plan, con
     return targets;
 }
 
+static void free_strings(char **list, int n) {
+    for (int i = 0; i < n; i++) free(list[i]);
+    free(list);
+}
+
 int main(int argc, char **argv) {
     cbd_cli_init(argv[0]);
     options o;
@@ -263,6 +268,9 @@ int main(int argc, char **argv) {
     if (o.dry_run) {
         printf("plan: %s\ndry run: would run\n", plan);
         print_command(make);
+        free_strings(targets, m.n);
+        free(make);
+        free(base);
         return CBD_EXIT_OK;
     }
     printf("+ ");
@@ -295,5 +303,10 @@ int main(int argc, char **argv) {
     const int report_rc = run(report, NULL);
     if (report_rc != 0) cbd_fail(CBD_EXIT_FAILURE, "cbd-report failed (exit %d)", report_rc);
     printf("wrote %s.md, %s.csv, %s.per_class.svg, %s.sweep.svg\n", prefix, prefix, prefix, prefix);
+    for (int i = 0; i < m.n; i++) free(report[7 + i]);
+    free(report);
+    free_strings(targets, m.n);
+    free(make);
+    free(base);
     return CBD_EXIT_OK;
 }
