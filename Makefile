@@ -6,7 +6,8 @@
 #   make EXP=ini/X.ini report     the comparison table of every model the INI defines (runs/X/report.md)
 #   make bench                 engine speed; make sanity: does this build learn?
 #   make fuzz                  libFuzzer harnesses (clang), FUZZ_SECONDS each (tests/fuzz/run.sh)
-#   make test-asan             the test suite built with AddressSanitizer + UBSan (in build-asan)
+#   make test-asan             the test suite built with AddressSanitizer + UBSan (in build-asan);
+#                              ASAN_EXCLUDE=REGEX leaves tests out
 #   make kill-test             each stage killed at TRIALS (20) random moments, resumed, compared
 BUILD       ?= build
 CMAKE_FLAGS ?=
@@ -37,11 +38,12 @@ test: build
 # Any sanitizer report fails the test it happens in: UBSan halts, LeakSanitizer
 # checks every exit but the deliberate error exits (nn/log.c) and fails it.
 ASAN_BUILD ?= build-asan
+ASAN_EXCLUDE ?=
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCBD_SANITIZE=ON -DCBD_CUDA=OFF >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:leak_check_at_exit=0:strict_string_checks=1 \
-	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) $(if $(ASAN_EXCLUDE),-E '$(ASAN_EXCLUDE)')
 
 TRIALS ?= 20
 kill-test: build
