@@ -395,8 +395,15 @@ static int list_one(const char *name, void *arg) {
     }
     snprintf(d->name, sizeof d->name, "%s", name);
     if (cbd_h5_dataset_shape(s->c, s->file, name, CBD_PARAM_MAX_DIMS, &d->ndim, dims) != 0) return -1;
+    /* No model tensor comes near 2^40 values: a shape beyond that is a corrupt
+     * header, and its product could overflow the count. */
+    const int64_t max_count = (int64_t)1 << 40;
     d->count = 1;
     for (int k = 0; k < d->ndim; k++) {
+        if (dims[k] > (hsize_t)max_count || (dims[k] && d->count > max_count / (int64_t)dims[k])) {
+            cbd_h5_fail(s->c, "dataset '%s' claims more than 2^40 values: the file is corrupt", name);
+            return -1;
+        }
         d->shape[k] = (int64_t)dims[k];
         d->count *= (int64_t)dims[k];
     }

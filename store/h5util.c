@@ -480,13 +480,16 @@ static int checksum_failed(const cbd_h5_ctx *c) {
     return strstr(c->detail, "Fletcher32") != NULL || strstr(c->detail, "checksum") != NULL;
 }
 
-/* A chunked dataset must be one chunk of its own shape, as written. HDF5 1.10
- * trusts the chunk shape of the layout message: one that does not match the
- * chunk stored (a corrupt file) makes H5Dread copy past its buffers. */
+/* A chunked dataset must be one chunk of its own shape holding exactly its
+ * values (and the Fletcher32 checksum), as written. HDF5 1.10 trusts the
+ * layout message and the type over the chunk stored: a corrupt file whose
+ * chunk shape, element size or chunk length disagree makes H5Dread copy past
+ * its buffers. Filters that change the length (compression) are not ours:
+ * with one, the length is left unchecked. */
 static int check_one_chunk(cbd_h5_ctx *c, hid_t dset, const char *path, int ndim, const hsize_t *dims) {
-    hid_t plist = -1;
-    int rc = -1;
-    hsize_t chunk[H5S_MAX_RANK];
+    hid_t plist = -1, type = -1;
+    int rc = -1, filters = 0, length_known = 1;
+    hsize_t chunk[H5S_MAX_RANK], expected;
     CBD_H5_CHECK(c, plist = H5Dget_create_plist(dset), "cannot get the layout of dataset '%s'", path);
     if (H5Pget_layout(plist) != H5D_CHUNKED) {
         rc = 0;
@@ -496,8 +499,26 @@ static int check_one_chunk(cbd_h5_ctx *c, hid_t dset, const char *path, int ndim
         cbd_h5_fail(c, "dataset '%s': its chunk is not the dataset's shape: the file is corrupt", path);
         goto cleanup;
     }
+    CBD_H5_CHECK(c, type = H5Dget_type(dset), "cannot get the type of dataset '%s'", path);
+    CBD_H5_CHECK(c, filters = H5Pget_nfilters(plist), "cannot get the filters of dataset '%s'", path);
+    expected = H5Tget_size(type);
+    for (int d = 0; d < ndim; d++) expected *= dims[d];
+    for (int i = 0; i < filters; i++) {
+        unsigned flags = 0;
+        size_t n_values = 0;
+        if (H5Pget_filter2(plist, (unsigned)i, &flags, &n_values, NULL, 0, NULL, NULL) == H5Z_FILTER_FLETCHER32)
+            expected += 4;
+        else
+            length_known = 0;
+    }
+    if (length_known && H5Dget_storage_size(dset) != expected) {
+        cbd_h5_fail(c, "dataset '%s': %llu bytes stored where its shape and type take %llu: the file is corrupt",
+                    path, (unsigned long long)H5Dget_storage_size(dset), (unsigned long long)expected);
+        goto cleanup;
+    }
     rc = 0;
 cleanup:
+    rc = cbd_h5_close_checked(c, type, rc, path);
     return cbd_h5_close_checked(c, plist, rc, path);
 }
 

@@ -98,8 +98,8 @@ int cbd_h5_dataset_shape(cbd_h5_ctx *c, hid_t loc, const char *path, int max_dim
 
 /* Reads dataset `path` into `out` (host floats) after checking that it holds
  * floating-point values of exactly the shape `dims` (and, when chunked, in
- * one chunk of that shape). A checksum failure says "data checksum failure".
- * Returns 0 or -1. */
+ * one chunk of that shape whose stored length matches it). A checksum failure
+ * says "data checksum failure". Returns 0 or -1. */
 int cbd_h5_read_f32(cbd_h5_ctx *c, hid_t loc, const char *path, int ndim, const hsize_t *dims,
                     float *out);
 
