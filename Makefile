@@ -5,7 +5,8 @@
 #   make EXP=ini/X.ini teachers   stop after a stage (teachers, features, student, eval); make -j2 runs teachers in parallel
 #   make EXP=ini/X.ini report     the comparison table of every model the INI defines (runs/X/report.md)
 #   make bench                 engine speed; make sanity: does this build learn?
-#   make fuzz                  libFuzzer harnesses (clang), FUZZ_SECONDS each (tests/fuzz/run.sh)
+#   make fuzz                  libFuzzer harnesses (clang), FUZZ_SECONDS each (tests/fuzz/run.sh);
+#                              FUZZ_RUNS=N stops each after N inputs, FUZZ_LEAKS=0 skips leak checks
 #   make test-asan             the test suite built with AddressSanitizer + UBSan (in build-asan);
 #                              ASAN_EXCLUDE=REGEX leaves tests out
 #   make kill-test             each stage killed at TRIALS (20) random moments, resumed, compared
@@ -16,6 +17,8 @@ EXP         ?= ini/tiny.ini
 BIN         := $(BUILD)/bin
 PLAN        := $(BUILD)/plans/$(basename $(notdir $(EXP))).mk
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?=
+FUZZ_LEAKS ?= 1
 
 .PHONY: all deps configure build test test-asan kill-test bench sanity clean pipeline teachers features student eval report plan fuzz
 
@@ -74,7 +77,7 @@ fuzz:
 	@tools/install-deps fuzz
 	@CC=clang cmake -S . -B build-fuzz -DCBD_FUZZ=ON -DCBD_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz-harnesses
-	@tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+	@FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_LEAKS=$(FUZZ_LEAKS) tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)
