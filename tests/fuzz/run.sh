@@ -34,7 +34,7 @@ export LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0${LSAN_OPT
 # 0 when the first frame of the report's first stack that is not the
 # sanitizers', libFuzzer's or libc's (allocator, memcpy) lies in libhdf5.
 inside_hdf5() {
-  awk '/^ +#[0-9]+ / && !/__interceptor_|__asan|__sanitizer|fuzzer::| in (malloc|calloc|realloc) |libc\.so|string\/|sysdeps\// {
+  awk '/^ +#[0-9]+ / && !/__interceptor_|__asan|__sanitizer|fuzzer::| in (malloc|calloc|realloc|strdup|strndup|memcpy|memmove|memset) |libc\.so|string\/|sysdeps\// {
          print; exit }' "$1" | grep -q libhdf5
 }
 
