@@ -72,7 +72,7 @@ for h in "${harnesses[@]}"; do
     log="$scratch/log.$segment"
     # One job at a time, niced: the fuzzers share the machine with builds.
     ASAN_OPTIONS="$asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}" TMPDIR="$tmp" nice -n 10 "$bin" "${dict[@]}" "${leaks[@]}" "${limit[@]}" \
-        -max_total_time="$left" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
+        -max_total_time="$left" -timeout=25 -rss_limit_mb=4096 -print_final_stats=1 \
         -artifact_prefix="$scratch/artifacts/" "$scratch/corpus" >"$log" 2>&1
     rc=$?
     n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
