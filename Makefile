@@ -4,7 +4,9 @@
 #   make EXP=ini/X.ini         run experiment X's stages (only what is out of date)
 #   make EXP=ini/X.ini teachers   stop after a stage (teachers, features, student, eval); make -j2 runs teachers in parallel
 #   make EXP=ini/X.ini report     the comparison table of every model the INI defines (runs/X/report.md)
-#   make bench                 engine speed; make sanity: does this build learn?
+#   make bench                 speed against PyTorch on the same cores, and the pipeline's pieces
+#                              (installs Debian's python3-torch; BENCH_ROUNDS=4 rounds per engine)
+#   make sanity                does this build learn?
 #   make fuzz                  libFuzzer harnesses (clang), FUZZ_SECONDS each (tests/fuzz/run.sh);
 #                              FUZZ_RUNS=N stops each after N inputs, FUZZ_LEAKS=0 skips leak checks
 #   make test-asan             the test suite built with AddressSanitizer + UBSan (in build-asan);
@@ -55,8 +57,10 @@ kill-test: build
 sanity: build
 	@$(BIN)/cbd-sanity
 
+BENCH_ROUNDS ?= 4
 bench: build
-	@$(BIN)/cbd-bench
+	@tools/install-deps bench
+	@/usr/bin/python3 tools/bench/run.py --bin $(BIN) --work $(BUILD)/bench --rounds $(BENCH_ROUNDS)
 
 # The experiment's stages, as make rules generated from its INI.
 plan: build

@@ -23,6 +23,29 @@ const char *cbd_backend_missing_op(const cbd_backend *be) {
     return NULL;
 }
 
+size_t cbd_layout_offset(const cbd_backend *be, cbd_shape4 s, int n, int c, int h, int w) {
+    const size_t hw = (size_t)s.h * s.w, pixel = (size_t)h * s.w + w;
+    if (!cbd_layout_blocked(be, s.c)) return ((size_t)n * s.c + c) * hw + pixel;
+    const int b = be->channel_block;
+    return (((size_t)n * (s.c / b) + c / b) * hw + pixel) * b + c % b;
+}
+
+void cbd_layout_to_nchw(const cbd_backend *be, cbd_shape4 s, const float *src, float *dst) {
+    size_t i = 0;
+    for (int n = 0; n < s.n; n++)
+        for (int c = 0; c < s.c; c++)
+            for (int h = 0; h < s.h; h++)
+                for (int w = 0; w < s.w; w++) dst[i++] = src[cbd_layout_offset(be, s, n, c, h, w)];
+}
+
+void cbd_layout_from_nchw(const cbd_backend *be, cbd_shape4 s, const float *src, float *dst) {
+    size_t i = 0;
+    for (int n = 0; n < s.n; n++)
+        for (int c = 0; c < s.c; c++)
+            for (int h = 0; h < s.h; h++)
+                for (int w = 0; w < s.w; w++) dst[cbd_layout_offset(be, s, n, c, h, w)] = src[i++];
+}
+
 #ifndef CBD_HAVE_CUDA
 int cbd_cuda_available(char *err, size_t err_len) {
     snprintf(err, err_len, "this build has no CUDA backend (configure with the CUDA toolkit "

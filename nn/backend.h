@@ -2,8 +2,19 @@
  * backend is complete when every slot is filled; `cbd_backend_missing_op`
  * names the first empty one and the tests check each backend with it.
  *
- * Conventions: pointers are backend memory; shapes are NCHW; matrices are
- * row-major; outputs are overwritten unless the op says it accumulates. */
+ * Conventions: pointers are backend memory; shapes are given as NCHW;
+ * matrices are row-major; outputs are overwritten unless the op says it
+ * accumulates.
+ *
+ * Memory layout of 4-D tensors: a backend with channel_block = 0 stores them
+ * NCHW. One with channel_block = B stores a tensor whose C is a multiple of B
+ * as N, C/B, H, W, B (channels in blocks of B innermost: oneDNN's nChw16c for
+ * B = 16), the layout its convolutions run fastest on, so no layer has to
+ * reorder its input or output; other tensors stay NCHW. Where H = W = 1 (the
+ * pooled feature, logits, any matrix) the two layouts are the same bytes, so
+ * only code that reads activations on the host must care:
+ * cbd_layout_to_nchw / cbd_layout_from_nchw convert. Elementwise ops do not
+ * care about the layout; ops on two tensors get both in the same layout. */
 #ifndef CBD_BACKEND_H
 #define CBD_BACKEND_H
 
@@ -116,6 +127,7 @@ typedef struct {
 
 struct cbd_backend {
     const char *name; /* "cpu" or "cuda" */
+    int channel_block; /* 0: 4-D tensors are NCHW; B: see the layout note above */
     cbd_ops ops;
     void *impl;
     void (*destroy)(cbd_backend *be);
@@ -126,6 +138,16 @@ struct cbd_backend {
 cbd_backend *cbd_backend_create(const char *device, char *err, size_t err_len);
 void cbd_backend_destroy(cbd_backend *be);
 
+/* 1 if the backend stores a 4-D tensor of c channels in channel blocks. */
+static inline int cbd_layout_blocked(const cbd_backend *be, int c) {
+    return be->channel_block > 0 && c % be->channel_block == 0;
+}
+/* Offset of element (n, c, h, w) of a tensor of shape s in be's layout. */
+size_t cbd_layout_offset(const cbd_backend *be, cbd_shape4 s, int n, int c, int h, int w);
+/* Host-memory copies between be's layout and NCHW (src and dst distinct). */
+void cbd_layout_to_nchw(const cbd_backend *be, cbd_shape4 s, const float *src, float *dst);
+void cbd_layout_from_nchw(const cbd_backend *be, cbd_shape4 s, const float *src, float *dst);
+
 /* Name of the first op the backend leaves empty, or NULL when complete. */
 const char *cbd_backend_missing_op(const cbd_backend *be);
 /* Number of ops in the table and the name of op i. */
@@ -134,6 +156,9 @@ const char *cbd_backend_op_name(int i);
 
 /* Backends that this build can create. */
 cbd_backend *cbd_backend_cpu_create(char *err, size_t err_len);
+/* The cpu backend with 4-D tensors in channel blocks of 16 (its default, the
+ * fast one) or, with channel_block = 0, all NCHW (the plain reference). */
+cbd_backend *cbd_backend_cpu_create_layout(int channel_block, char *err, size_t err_len);
 /* Returns 1 if a CUDA GPU can be used; 0 otherwise (with the reason in err). */
 int cbd_cuda_available(char *err, size_t err_len);
 cbd_backend *cbd_backend_cuda_create(char *err, size_t err_len);

@@ -247,6 +247,11 @@ int cbd_classifier_run(const cbd_classifier_job *job, const char *config_copy) {
         cbd_fail(CBD_EXIT_USAGE, "%s has a projection h: %s needs a plain stage-1 model", job->teacher_path,
                  cbd_student_method_names[method]);
 
+    /* The cpu whatever [experiment] device says: a head on stored features is
+     * one small GEMM per step, and this file reads and writes the parameter
+     * tables and its batches in host memory (tau_normalise, install_head,
+     * the LWS scales, the momentum reset), which only the cpu backend's
+     * memory allows. A cuda version would upload and download each of these. */
     cbd_backend *be = cbd_backend_create("cpu", err, sizeof err);
     if (!be) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
     cbd_model teacher;

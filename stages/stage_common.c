@@ -142,6 +142,9 @@ int cbd_stage_check_outputs(const char *final_path, const char *resume_path, uin
         if (cbd_checkpoint_read_meta(final_path, &meta, err, sizeof err) == 0 && meta.config_digest == digest &&
             meta.epoch == epochs) {
             if (!quiet) cbd_log("%s is up to date: %s", what, final_path);
+            /* a kill between writing the final checkpoint and removing the
+             * resume one leaves the latter: the finished run supersedes it */
+            if (cbd_file_exists(resume_path)) unlink(resume_path);
             utime(final_path, NULL); /* newer than its inputs again, so make does not ask twice */
             return CBD_EXIT_OK;
         }

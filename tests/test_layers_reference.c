@@ -32,8 +32,12 @@ static void conv_reference(int n_, int ic, int ih, int oc, int k, int stride, in
     size_t nx = cbd_shape4_count(xs), ny = cbd_shape4_count(ys);
     cbd_tensor x = cbd_tensor_make(be->ops.alloc(be, nx * 4), xs);
     cbd_tensor y = cbd_tensor_make(be->ops.alloc(be, ny * 4), ys);
-    test_fill_normal(x.data, nx, 1.0f, 31);
+    /* the reference reads NCHW; the backend may keep channel blocks */
+    float *xn = malloc(nx * sizeof(float)), *yn = malloc(ny * sizeof(float));
+    test_fill_normal(xn, nx, 1.0f, 31);
+    cbd_layout_from_nchw(be, xs, xn, x.data);
     cbd_conv2d_forward(be, &conv, &p, &x, &y);
+    cbd_layout_to_nchw(be, ys, y.data, yn);
     const float *w = cbd_param_value(&p, conv.weight);
     double *ref = calloc(ny, sizeof(double));
     for (int n = 0; n < ys.n; n++)
@@ -46,13 +50,15 @@ static void conv_reference(int n_, int ic, int ih, int oc, int k, int stride, in
                             for (int kw = 0; kw < k; kw++) {
                                 int hh = oh * stride - pad + kh, ww = ow * stride - pad + kw;
                                 if (hh < 0 || hh >= ih || ww < 0 || ww >= ih) continue;
-                                s += (double)x.data[(((size_t)n * ic + i) * ih + hh) * ih + ww] *
+                                s += (double)xn[(((size_t)n * ic + i) * ih + hh) * ih + ww] *
                                      w[(((size_t)o * ic + i) * k + kh) * k + kw];
                             }
                     ref[(((size_t)n * oc + o) * ys.h + oh) * ys.w + ow] = s;
                 }
-    double err = max_abs_diff(y.data, ref, ny);
+    double err = max_abs_diff(yn, ref, ny);
     CHECK(ys.h == (ih + 2 * pad - k) / stride + 1, "output size %d", ys.h);
+    free(xn);
+    free(yn);
     CHECK(err < 1e-4, "conv %dx%d s%d p%d on %dx%d: max |diff| %g", k, k, stride, pad, ih, ih, err);
     free(ref);
     be->ops.release(be, x.data);

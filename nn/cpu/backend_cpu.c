@@ -43,6 +43,15 @@ static void cpu_destroy(cbd_backend *be) {
 }
 
 cbd_backend *cbd_backend_cpu_create(char *err, size_t err_len) {
+    return cbd_backend_cpu_create_layout(CPU_CHANNEL_BLOCK, err, err_len);
+}
+
+cbd_backend *cbd_backend_cpu_create_layout(int channel_block, char *err, size_t err_len) {
+    if (channel_block != 0 && channel_block != CPU_CHANNEL_BLOCK) {
+        snprintf(err, err_len, "the cpu backend stores channels in blocks of %d or not at all, not %d",
+                 CPU_CHANNEL_BLOCK, channel_block);
+        return NULL;
+    }
     cpu_impl *impl = calloc(1, sizeof *impl);
     cbd_backend *be = calloc(1, sizeof *be);
     if (!impl || !be) {
@@ -59,6 +68,8 @@ cbd_backend *cbd_backend_cpu_create(char *err, size_t err_len) {
         return NULL;
     }
     be->name = "cpu";
+    be->channel_block = channel_block;
+    impl->channel_block = channel_block;
     be->impl = impl;
     be->destroy = cpu_destroy;
     be->ops = (cbd_ops){

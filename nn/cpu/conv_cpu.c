@@ -1,6 +1,8 @@
 /* Convolution on the cpu: oneDNN primitives chosen with format `any` (the
- * blocked layouts its JIT kernels run fastest on), bridged to and from NCHW at
- * the op boundary, cached per shape.
+ * blocked layouts its JIT kernels run fastest on), cached per shape. Inputs
+ * and outputs are in the backend's activation layout (nn/backend.h), which is
+ * what the kernels choose for 16-channel multiples, so those run without a
+ * reorder; anything else is bridged at the op boundary.
  *
  * The weight gradient sums over the batch. oneDNN splits that sum by thread,
  * which would make training depend on the thread count in the last bits, and
@@ -97,9 +99,9 @@ static conv_state *conv_state_get(cpu_impl *impl, const cbd_conv_shape *s) {
     cpu_md_plain(&c->src_any, 4, src, dnnl_format_tag_any);
     cpu_md_plain(&c->wei_any, 4, wei, dnnl_format_tag_any);
     cpu_md_plain(&c->dst_any, 4, dst, dnnl_format_tag_any);
-    cpu_md_plain(&c->src_user, 4, src, dnnl_nchw);
+    cpu_md_activation(impl, &c->src_user, src);
     cpu_md_plain(&c->wei_user, 4, wei, dnnl_oihw);
-    cpu_md_plain(&c->dst_user, 4, dst, dnnl_nchw);
+    cpu_md_activation(impl, &c->dst_user, dst);
     c->strides[0] = c->strides[1] = s->stride;
     c->pad_l[0] = c->pad_l[1] = s->pad;
     c->pad_r[0] = (s->out_h - 1) * s->stride + s->kernel - s->in_h - s->pad;
@@ -186,9 +188,9 @@ static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s) 
     cpu_md_plain(&src_any, 4, src, dnnl_format_tag_any);
     cpu_md_plain(&wei_any, 4, wei, dnnl_format_tag_any);
     cpu_md_plain(&dst_any, 4, dst, dnnl_format_tag_any);
-    cpu_md_plain(&src_user, 4, src, dnnl_nchw);
+    cpu_md_activation(impl, &src_user, src);
     cpu_md_plain(&wei_user, 4, wei, dnnl_oihw);
-    cpu_md_plain(&dst_user, 4, dst, dnnl_nchw);
+    cpu_md_activation(impl, &dst_user, dst);
     const dnnl_dims_t strides = {s->stride, s->stride}, pad_l = {s->pad, s->pad};
     const dnnl_dims_t pad_r = {(s->out_h - 1) * s->stride + s->kernel - s->in_h - s->pad,
                                (s->out_w - 1) * s->stride + s->kernel - s->in_w - s->pad};

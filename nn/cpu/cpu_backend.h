@@ -30,8 +30,6 @@ typedef struct {
 
 enum {
     CPU_OP_CONV = 1,
-    CPU_OP_BN_TRAIN,
-    CPU_OP_BN_INFER,
     CPU_OP_MAXPOOL,
     CPU_OP_AVGPOOL_GLOBAL
 };
@@ -53,13 +51,19 @@ enum {
     CPU_SCRATCH_BWD_DIFF_DST,
     CPU_SCRATCH_BWD_WEI,
     CPU_SCRATCH_BWD_DIFF_SRC,
+    CPU_SCRATCH_BN_PARTIALS, /* batch norm in channel blocks: per-image sums */
     CPU_SCRATCH_WGRAD_FIRST, /* then per weight-gradient chunk: src, diff_dst, diff_wei, partial, pad */
     CPU_SCRATCH_PER_WGRAD_CHUNK = 5,
     CPU_SCRATCH_WGRAD_MAX_CHUNKS = 8,
     CPU_SCRATCH_SLOTS = CPU_SCRATCH_WGRAD_FIRST + CPU_SCRATCH_PER_WGRAD_CHUNK * CPU_SCRATCH_WGRAD_MAX_CHUNKS
 };
 
+/* Channels per block of the blocked activation layout (nChw16c: the AVX-512
+ * kernels' vector width). */
+#define CPU_CHANNEL_BLOCK 16
+
 typedef struct {
+    int channel_block; /* 0 or CPU_CHANNEL_BLOCK: see nn/backend.h */
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     cpu_cache_entry *cache;
@@ -103,6 +107,12 @@ void cpu_bridge_output_done(cpu_impl *impl, cpu_bridge *b);
 
 void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims,
                   dnnl_format_tag_t tag);
+/* The descriptor of a 4-D activation [n, c, h, w] in the backend's layout:
+ * nChw16c when c is a multiple of the block, else NCHW. */
+void cpu_md_activation(const cpu_impl *impl, dnnl_memory_desc_t *md, const dnnl_dims_t dims);
+static inline int cpu_blocked(const cpu_impl *impl, int c) {
+    return impl->channel_block > 0 && c % impl->channel_block == 0;
+}
 void cpu_execute(cpu_impl *impl, dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args);
 void cpu_memory_bind(dnnl_memory_t mem, const void *ptr);
 

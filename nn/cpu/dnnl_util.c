@@ -62,6 +62,10 @@ void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims,
     DNNL_CHECK(dnnl_memory_desc_init_by_tag(md, ndims, dims, dnnl_f32, tag));
 }
 
+void cpu_md_activation(const cpu_impl *impl, dnnl_memory_desc_t *md, const dnnl_dims_t dims) {
+    cpu_md_plain(md, 4, dims, cpu_blocked(impl, (int)dims[1]) ? dnnl_nChw16c : dnnl_nchw);
+}
+
 void cpu_execute(cpu_impl *impl, dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args) {
     DNNL_CHECK(dnnl_primitive_execute(prim, impl->stream, nargs, args));
     DNNL_CHECK(dnnl_stream_wait(impl->stream));

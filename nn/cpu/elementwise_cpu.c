@@ -41,43 +41,65 @@ void cpu_scale(cbd_backend *be, size_t n, float alpha, float *x) {
     for (size_t i = 0; i < n; i++) x[i] *= alpha;
 }
 
+/* Where channel c of image n starts, and the distance between its pixels, in
+ * the backend's layout (nn/backend.h): NCHW, or channel blocks of 16. */
+typedef struct {
+    int blocked;
+    size_t pixel_stride;
+} plane_layout;
+
+static plane_layout layout_of(cbd_backend *be, const cbd_shape4 *s) {
+    plane_layout l = {cpu_blocked(cpu_of(be), s->c), 1};
+    if (l.blocked) l.pixel_stride = CPU_CHANNEL_BLOCK;
+    return l;
+}
+
+static size_t plane_start(plane_layout l, const cbd_shape4 *s, int n, int c) {
+    const size_t hw = (size_t)s->h * s->w;
+    if (!l.blocked) return ((size_t)n * s->c + c) * hw;
+    const int b = CPU_CHANNEL_BLOCK;
+    return ((size_t)n * (s->c / b) + c / b) * hw * b + c % b;
+}
+
 /* out[n, c + offset, h, w] = in[n, c, 2h, 2w]; other channels zero.
  * offset = (out.c - in.c) / 2, as in the CIFAR ResNets of He et al. (option A). */
 void cpu_shortcut_pad_forward(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
                               const float *x, float *y) {
-    (void)be;
+    const plane_layout li = layout_of(be, in), lo = layout_of(be, out);
     const int offset = (out->c - in->c) / 2;
     const int stride_h = (in->h + out->h - 1) / out->h, stride_w = (in->w + out->w - 1) / out->w;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < out->n; n++)
         for (int c = 0; c < out->c; c++) {
-            float *dst = y + ((size_t)n * out->c + c) * out->h * out->w;
-            int src_c = c - offset;
+            float *dst = y + plane_start(lo, out, n, c);
+            const int src_c = c - offset;
             if (src_c < 0 || src_c >= in->c) {
-                memset(dst, 0, sizeof(float) * out->h * out->w);
+                for (size_t p = 0; p < (size_t)out->h * out->w; p++) dst[p * lo.pixel_stride] = 0.0f;
                 continue;
             }
-            const float *src = x + ((size_t)n * in->c + src_c) * in->h * in->w;
+            const float *src = x + plane_start(li, in, n, src_c);
             for (int h = 0; h < out->h; h++)
                 for (int w = 0; w < out->w; w++)
-                    dst[h * out->w + w] = src[(h * stride_h) * in->w + w * stride_w];
+                    dst[((size_t)h * out->w + w) * lo.pixel_stride] =
+                        src[((size_t)h * stride_h * in->w + (size_t)w * stride_w) * li.pixel_stride];
         }
 }
 
 void cpu_shortcut_pad_backward(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
                                const float *dy, float *dx) {
-    (void)be;
+    const plane_layout li = layout_of(be, in), lo = layout_of(be, out);
     const int offset = (out->c - in->c) / 2;
     const int stride_h = (in->h + out->h - 1) / out->h, stride_w = (in->w + out->w - 1) / out->w;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < in->n; n++)
         for (int c = 0; c < in->c; c++) {
-            float *dst = dx + ((size_t)n * in->c + c) * in->h * in->w;
-            const float *src = dy + ((size_t)n * out->c + c + offset) * out->h * out->w;
-            memset(dst, 0, sizeof(float) * in->h * in->w);
+            float *dst = dx + plane_start(li, in, n, c);
+            const float *src = dy + plane_start(lo, out, n, c + offset);
+            for (size_t p = 0; p < (size_t)in->h * in->w; p++) dst[p * li.pixel_stride] = 0.0f;
             for (int h = 0; h < out->h; h++)
                 for (int w = 0; w < out->w; w++)
-                    dst[(h * stride_h) * in->w + w * stride_w] = src[h * out->w + w];
+                    dst[((size_t)h * stride_h * in->w + (size_t)w * stride_w) * li.pixel_stride] =
+                        src[((size_t)h * out->w + w) * lo.pixel_stride];
         }
 }
 

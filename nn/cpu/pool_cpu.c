@@ -1,5 +1,6 @@
 /* Pooling on the cpu: max pooling (kept indices in a workspace for backward)
- * and global average pooling, oneDNN primitives on NCHW cached per shape. */
+ * and global average pooling, oneDNN primitives on the backend's activation
+ * layout, cached per shape. */
 #include <stdlib.h>
 
 #include "nn/cpu/cpu_backend.h"
@@ -34,8 +35,8 @@ static pool_state *pool_state_get(cpu_impl *impl, int op, const cbd_pool_shape *
     const dnnl_dims_t src_dims = {s->n, s->c, s->in_h, s->in_w};
     const dnnl_dims_t dst_dims = {s->n, s->c, s->out_h, s->out_w};
     dnnl_memory_desc_t src_md, dst_md;
-    cpu_md_plain(&src_md, 4, src_dims, dnnl_nchw);
-    cpu_md_plain(&dst_md, 4, dst_dims, dnnl_nchw);
+    cpu_md_activation(impl, &src_md, src_dims);
+    cpu_md_activation(impl, &dst_md, dst_dims);
     /* global pooling: one window over the whole (possibly non-square) map */
     const int global = op == CPU_OP_AVGPOOL_GLOBAL;
     const dnnl_dims_t strides = {s->stride, s->stride};
