@@ -53,17 +53,19 @@ typedef struct {
       (cbd_backend * be, const cbd_conv_shape *s, const float *dy, const float *w, float *dx))    \
     X(conv2d_backward_weights, void,                                                              \
       (cbd_backend * be, const cbd_conv_shape *s, const float *x, const float *dy, float *dw))    \
-    /* batch norm over N, H, W per channel; var is the biased batch variance */                   \
+    /* batch norm over N, H, W per channel; var is the biased batch variance. relu: the output  \
+     * is max(0, bn(x)), a ReLU fused in (one pass less). Backward: relu_y, when not NULL, is   \
+     * that fused output, and dy counts only where relu_y > 0. */                                \
     X(batchnorm_forward_train, void,                                                              \
       (cbd_backend * be, const cbd_shape4 *s, float eps, const float *x, const float *gamma,      \
-       const float *beta, float *y, float *batch_mean, float *batch_var))                         \
+       const float *beta, float *y, float *batch_mean, float *batch_var, int relu))               \
     X(batchnorm_forward_infer, void,                                                              \
       (cbd_backend * be, const cbd_shape4 *s, float eps, const float *x, const float *gamma,      \
-       const float *beta, const float *mean, const float *var, float *y))                         \
+       const float *beta, const float *mean, const float *var, float *y, int relu))               \
     X(batchnorm_backward, void,                                                                   \
       (cbd_backend * be, const cbd_shape4 *s, float eps, const float *x, const float *dy,         \
-       const float *gamma, const float *batch_mean, const float *batch_var, float *dx,            \
-       float *dgamma, float *dbeta))                                                              \
+       const float *relu_y, const float *gamma, const float *batch_mean,                          \
+       const float *batch_var, float *dx, float *dgamma, float *dbeta))                           \
     /* running = (1 - momentum) * running + momentum * batch (variance unbiased by count) */     \
     X(batchnorm_update_running, void,                                                             \
       (cbd_backend * be, int channels, size_t count, float momentum, const float *batch_mean,     \

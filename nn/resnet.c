@@ -222,8 +222,7 @@ size_t cbd_resnet_activation_floats(const cbd_resnet *net) {
 static void conv_bn_forward(cbd_backend *be, cbd_conv_bn *u, const cbd_params *p,
                             const cbd_tensor *x, int training, int relu) {
     cbd_conv2d_forward(be, &u->conv, p, x, &u->conv_out);
-    cbd_batchnorm_forward(be, &u->bn, p, training, &u->conv_out, &u->bn_out, &u->saved);
-    if (relu) cbd_relu_forward(be, &u->bn_out, &u->bn_out);
+    cbd_batchnorm_forward(be, &u->bn, p, training, &u->conv_out, &u->bn_out, &u->saved, relu);
 }
 
 void cbd_resnet_forward(cbd_resnet *net, cbd_backend *be, const cbd_params *p, const cbd_tensor *x,
@@ -284,9 +283,10 @@ void cbd_resnet_backward(cbd_resnet *net, cbd_backend *be, const cbd_params *p,
         for (int u = blk->units - 1; u >= 0; u--) {
             cbd_conv_bn *unit = &blk->unit[u];
             cbd_tensor dy = like(g, &unit->bn_out);
-            if (u != blk->units - 1) cbd_relu_backward(be, &unit->bn_out, &dy, &dy);
+            /* every unit but the last has its ReLU fused into batch norm */
+            const cbd_tensor *relu_y = u != blk->units - 1 ? &unit->bn_out : NULL;
             cbd_tensor d_conv = like(spare_a, &unit->conv_out);
-            cbd_batchnorm_backward(be, &unit->bn, p, &unit->conv_out, &dy, &unit->saved, &d_conv);
+            cbd_batchnorm_backward(be, &unit->bn, p, &unit->conv_out, &dy, relu_y, &unit->saved, &d_conv);
             const cbd_tensor *unit_in = u == 0 ? blk->in : &blk->unit[u - 1].bn_out;
             float *dst = u == 0 ? d_in : (g == buf[0] ? spare_b : g);
             cbd_tensor dx = like(dst, unit_in);
@@ -303,7 +303,7 @@ void cbd_resnet_backward(cbd_resnet *net, cbd_backend *be, const cbd_params *p,
         } else {
             cbd_conv_bn *proj = &blk->projection;
             cbd_tensor d_conv = like(spare_a, &proj->conv_out);
-            cbd_batchnorm_backward(be, &proj->bn, p, &proj->conv_out, &d_sum, &proj->saved, &d_conv);
+            cbd_batchnorm_backward(be, &proj->bn, p, &proj->conv_out, &d_sum, NULL, &proj->saved, &d_conv);
             cbd_tensor d_short = like(spare_b, blk->in);
             cbd_conv2d_backward(be, &proj->conv, p, blk->in, &d_conv, &d_short);
             cbd_residual_accumulate(be, &d_short, &d_block_in);
@@ -321,8 +321,8 @@ void cbd_resnet_backward(cbd_resnet *net, cbd_backend *be, const cbd_params *p,
         d_stem = like(buf[1], &net->stem.bn_out);
         cbd_maxpool_backward(be, &net->maxpool, &d_pooled, net->maxpool_workspace, &d_stem);
     }
-    cbd_relu_backward(be, &net->stem.bn_out, &d_stem, &d_stem);
     cbd_tensor d_conv = like(buf[2], &net->stem.conv_out);
-    cbd_batchnorm_backward(be, &net->stem.bn, p, &net->stem.conv_out, &d_stem, &net->stem.saved, &d_conv);
+    cbd_batchnorm_backward(be, &net->stem.bn, p, &net->stem.conv_out, &d_stem, &net->stem.bn_out,
+                           &net->stem.saved, &d_conv);
     cbd_conv2d_backward(be, &net->stem.conv, p, &net->input, &d_conv, NULL);
 }

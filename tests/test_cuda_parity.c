@@ -181,7 +181,7 @@ static void bn_out_free(bn_out *o) {
 
 static void run_batchnorm(cbd_backend *be, const cbd_shape4 *s, const float *x, const float *dy,
                           const float *gamma, const float *beta, const float *run_mean, const float *run_var,
-                          bn_out *o) {
+                          int relu, bn_out *o) {
     const size_t n = cbd_shape4_count(*s), c = (size_t)s->c;
     const float eps = 1e-5f;
     float *dev_x = to_device(be, x, n * 4), *dev_dy = to_device(be, dy, n * 4);
@@ -190,9 +190,10 @@ static void run_batchnorm(cbd_backend *be, const cbd_shape4 *s, const float *x, 
     float *y = device_zeros(be, n), *mean = device_zeros(be, c), *var = device_zeros(be, c);
     float *dx = device_zeros(be, n), *dgamma = device_zeros(be, c), *dbeta = device_zeros(be, c);
     float *y_infer = device_zeros(be, n);
-    be->ops.batchnorm_forward_train(be, s, eps, dev_x, dev_gamma, dev_beta, y, mean, var);
-    be->ops.batchnorm_backward(be, s, eps, dev_x, dev_dy, dev_gamma, mean, var, dx, dgamma, dbeta);
-    be->ops.batchnorm_forward_infer(be, s, eps, dev_x, dev_gamma, dev_beta, dev_rm, dev_rv, y_infer);
+    be->ops.batchnorm_forward_train(be, s, eps, dev_x, dev_gamma, dev_beta, y, mean, var, relu);
+    be->ops.batchnorm_backward(be, s, eps, dev_x, dev_dy, relu ? y : NULL, dev_gamma, mean, var, dx, dgamma,
+                               dbeta);
+    be->ops.batchnorm_forward_infer(be, s, eps, dev_x, dev_gamma, dev_beta, dev_rm, dev_rv, y_infer, relu);
     be->ops.batchnorm_update_running(be, s->c, (size_t)s->n * s->h * s->w, 0.1f, mean, var, dev_rm, dev_rv);
     from_device(be, o->y, y, n);
     from_device(be, o->mean, mean, c);
@@ -209,7 +210,7 @@ static void run_batchnorm(cbd_backend *be, const cbd_shape4 *s, const float *x, 
     be->ops.release(be, dev_beta);
 }
 
-static void check_batchnorm(int n_, int c, int h, int w) {
+static void check_batchnorm(int n_, int c, int h, int w, int relu) {
     const cbd_shape4 s = {n_, c, h, w};
     const size_t n = cbd_shape4_count(s);
     float *x = random_floats(n, 2.0f), *dy = random_floats(n, 1.0f);
@@ -220,12 +221,12 @@ static void check_batchnorm(int n_, int c, int h, int w) {
     test_fill_uniform(rm, c, -0.5f, 0.5f, next_seed++);
     test_fill_uniform(rv, c, 0.5f, 2.0f, next_seed++);
     bn_out o[3] = {bn_out_alloc(n, c), bn_out_alloc(n, c), bn_out_alloc(n, c)};
-    run_batchnorm(cpu, &s, x, dy, gamma, beta, rm, rv, &o[0]);
-    run_batchnorm(gpu, &s, x, dy, gamma, beta, rm, rv, &o[1]);
-    run_batchnorm(gpu, &s, x, dy, gamma, beta, rm, rv, &o[2]);
+    run_batchnorm(cpu, &s, x, dy, gamma, beta, rm, rv, relu, &o[0]);
+    run_batchnorm(gpu, &s, x, dy, gamma, beta, rm, rv, relu, &o[1]);
+    run_batchnorm(gpu, &s, x, dy, gamma, beta, rm, rv, relu, &o[2]);
     char name[128];
 #define BN_COMPARE(field, count, tol)                                                   \
-    snprintf(name, sizeof name, "batchnorm %s %dx%dx%dx%d", #field, n_, c, h, w);      \
+    snprintf(name, sizeof name, "batchnorm%s %s %dx%dx%dx%d", relu ? "+relu" : "", #field, n_, c, h, w); \
     compare(name, o[1].field, o[2].field, o[0].field, count, tol)
     BN_COMPARE(y, n, TOL_SUM);
     BN_COMPARE(mean, (size_t)c, TOL_SUM);
@@ -619,9 +620,10 @@ int main(void) {
     check_conv(2, 3, 32, 8, 7, 2, 3);    /* ImageNet stem */
     check_conv(3, 8, 15, 8, 3, 2, 1);    /* odd size */
     check_conv(8, 64, 8, 64, 3, 1, 1);   /* deep, small map */
-    check_batchnorm(8, 16, 8, 8);
-    check_batchnorm(3, 5, 7, 7);
-    check_batchnorm(64, 4, 16, 16);
+    check_batchnorm(8, 16, 8, 8, 0);
+    check_batchnorm(8, 16, 8, 8, 1);
+    check_batchnorm(3, 5, 7, 7, 0);
+    check_batchnorm(64, 4, 16, 16, 1);
     check_maxpool(2, 4, 15, 3, 2, 1);    /* ImageNet stem pool, odd size */
     check_maxpool(2, 4, 16, 3, 2, 1);
     check_maxpool(2, 3, 16, 2, 2, 0);

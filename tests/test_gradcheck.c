@@ -123,7 +123,7 @@ typedef struct {
 
 static double bn_objective(void *c_) {
     bn_case *c = c_;
-    cbd_batchnorm_forward(be, &c->bn, &c->p, 1, &c->x, &c->y, &c->saved);
+    cbd_batchnorm_forward(be, &c->bn, &c->p, 1, &c->x, &c->y, &c->saved, 0);
     return dot_r(c->y.data, cbd_tensor_count(&c->y), 2);
 }
 
@@ -148,7 +148,7 @@ static void grad_batchnorm(void) {
     for (size_t i = 0; i < n; i++) c.x.data[i] += (float)(i % 3); /* channel offsets */
     fill_r(dy.data, n, 2);
     bn_objective(&c);
-    cbd_batchnorm_backward(be, &c.bn, &c.p, &c.x, &dy, &c.saved, &dx);
+    cbd_batchnorm_backward(be, &c.bn, &c.p, &c.x, &dy, NULL, &c.saved, &dx);
     check_var("batchnorm(train)", "input", bn_objective, &c, c.x.data, dx.data, n, 1e-2f);
     check_var("batchnorm(train)", "gamma", bn_objective, &c, cbd_param_value(&c.p, c.bn.gamma),
               cbd_param_grad(&c.p, c.bn.gamma), 3, 1e-2f);

@@ -83,7 +83,7 @@ static void batchnorm_reference(void) {
     test_fill_normal(x.data, n, 3.0f, 43);
     float stats[6];
     cbd_batchnorm_saved saved = {stats, stats + 3};
-    cbd_batchnorm_forward(be, &bn, &p, 1, &x, &y, &saved);
+    cbd_batchnorm_forward(be, &bn, &p, 1, &x, &y, &saved, 0);
     double *ref = calloc(n, sizeof(double));
     for (int c = 0; c < 3; c++) {
         double mean = 0.0, var = 0.0;
@@ -112,7 +112,7 @@ static void batchnorm_reference(void) {
     CHECK(max_abs_diff(y.data, ref, n) < 1e-4, "batchnorm train output diff %g", max_abs_diff(y.data, ref, n));
 
     /* inference uses the running statistics */
-    cbd_batchnorm_forward(be, &bn, &p, 0, &x, &y, NULL);
+    cbd_batchnorm_forward(be, &bn, &p, 0, &x, &y, NULL, 0);
     const float *rm = cbd_param_value(&p, bn.running_mean), *rv = cbd_param_value(&p, bn.running_var);
     for (size_t j = 0; j < n; j++) {
         int c = (int)((j / (s.h * s.w)) % 3);

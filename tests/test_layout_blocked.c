@@ -89,7 +89,7 @@ static void conv_case(int n, int in_c, int out_c, int hw, int k, int stride, int
     free(dy.nchw);
 }
 
-static void batchnorm_case(cbd_shape4 s) {
+static void batchnorm_case(cbd_shape4 s, int relu) {
     host4 x = host_normal(s, 11), dy = host_normal(s, 12);
     for (size_t i = 0; i < cbd_shape4_count(s); i++) x.nchw[i] = 3.0f * x.nchw[i] + 1.5f;
     float gamma[64], beta[64];
@@ -104,10 +104,10 @@ static void batchnorm_case(cbd_shape4 s) {
         y[i] = be->ops.alloc(be, n);
         yi[i] = be->ops.alloc(be, n);
         dx[i] = be->ops.alloc(be, n);
-        be->ops.batchnorm_forward_train(be, &s, 1e-5f, xb, gamma, beta, y[i], stats[i][0], stats[i][1]);
-        be->ops.batchnorm_backward(be, &s, 1e-5f, xb, dyb, gamma, stats[i][0], stats[i][1], dx[i],
-                                   stats[i][2], stats[i][3]);
-        be->ops.batchnorm_forward_infer(be, &s, 1e-5f, xb, gamma, beta, stats[0][0], stats[0][1], yi[i]);
+        be->ops.batchnorm_forward_train(be, &s, 1e-5f, xb, gamma, beta, y[i], stats[i][0], stats[i][1], relu);
+        be->ops.batchnorm_backward(be, &s, 1e-5f, xb, dyb, relu ? y[i] : NULL, gamma, stats[i][0], stats[i][1],
+                                   dx[i], stats[i][2], stats[i][3]);
+        be->ops.batchnorm_forward_infer(be, &s, 1e-5f, xb, gamma, beta, stats[0][0], stats[0][1], yi[i], relu);
         be->ops.release(be, xb);
         be->ops.release(be, dyb);
     }
@@ -116,7 +116,8 @@ static void batchnorm_case(cbd_shape4 s) {
     double estat = 0.0;
     for (int k = 0; k < 4; k++) estat = fmax(estat, vec_diff(stats[0][k], stats[1][k], (size_t)s.c));
     CHECK(e[0] < 1e-5 && e[1] < 1e-4 && e[2] < 1e-6 && estat < 1e-4,
-          "batchnorm %dx%dx%dx%d: y %.2g dx %.2g infer %.2g stats %.2g", s.n, s.c, s.h, s.w, e[0], e[1],
+          "batchnorm%s %dx%dx%dx%d: y %.2g dx %.2g infer %.2g stats %.2g", relu ? "+relu" : "", s.n, s.c,
+          s.h, s.w, e[0], e[1],
           e[2], estat);
     for (int i = 0; i < 2; i++) {
         bes[i]->ops.release(bes[i], y[i]);
@@ -239,8 +240,9 @@ int main(void) {
     conv_case(2, 3, 16, 10, 3, 1, 1); /* the stem: NCHW in, blocked out */
     conv_case(2, 32, 16, 6, 1, 1, 0);
     conv_case(4, 16, 64, 7, 1, 2, 0); /* a projection shortcut */
-    batchnorm_case((cbd_shape4){3, 32, 5, 5});
-    batchnorm_case((cbd_shape4){4, 16, 1, 1});
+    batchnorm_case((cbd_shape4){3, 32, 5, 5}, 0);
+    batchnorm_case((cbd_shape4){3, 32, 5, 5}, 1);
+    batchnorm_case((cbd_shape4){4, 16, 1, 1}, 0);
     pooling_case();
     shortcut_case();
     network_case("resnet20", 1, 12, 8);

@@ -248,7 +248,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: cbd-bench [--arch NAME --channels C --size S --batch B [--infer-batch B]]\n"
             "                 [--steps N] [--warmup N] [--threads T] [--device cpu|cuda|auto]\n"
-            "       cbd-bench --case r20_train|r20_infer|r50_train|r50_infer [--steps N] --json\n"
+            "       cbd-bench --case r20_train|r20_infer|r50_train|r50_infer [--steps N] [--batch B] --json\n"
             "       cbd-bench --sgemm [--json]\n"
             "Without --arch: resnet20 1x28x28 (train b128, infer b256) and resnet50 3x224x224 (b16).\n");
 }
@@ -258,7 +258,7 @@ int main(int argc, char **argv) {
     int threads = 0, steps = 0;
     const char *device = "cpu";
     const char *case_name = NULL;
-    int json = 0, sgemm = 0;
+    int json = 0, sgemm = 0, batch_given = 0;
     static const struct option opts[] = {
         {"arch", required_argument, 0, 'a'},    {"channels", required_argument, 0, 'c'},
         {"size", required_argument, 0, 's'},    {"batch", required_argument, 0, 'b'},
@@ -274,7 +274,7 @@ int main(int argc, char **argv) {
         case 'a': snprintf(custom.arch, sizeof custom.arch, "%s", optarg); break;
         case 'c': custom.channels = atoi(optarg); break;
         case 's': custom.size = atoi(optarg); break;
-        case 'b': custom.batch = atoi(optarg); break;
+        case 'b': custom.batch = atoi(optarg), batch_given = 1; break;
         case 'i': custom.infer_batch = atoi(optarg); break;
         case 'n': steps = atoi(optarg); break;
         case 'w': custom.warmup = atoi(optarg); break;
@@ -319,6 +319,7 @@ int main(int argc, char **argv) {
                      case_name);
         }
         if (steps) bc.steps = steps;
+        if (batch_given) bc.batch = bc.infer_batch = custom.batch; /* e.g. resnet50 b256 on a GPU */
         case_timing t;
         time_steps(be, &bc, training, &t);
         if (json) {

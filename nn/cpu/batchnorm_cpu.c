@@ -36,16 +36,24 @@ static inline float row_sum_sq_dev(const float *row, int len, float mean) {
     return s;
 }
 
-/* y = a * x + b over one channel's rows. */
+/* y = a * x + b over one channel's rows, then max(0, y) when relu. */
 static inline void channel_affine(const cbd_shape4 *s, int c, const float *x, float a, float b,
-                                  float *y) {
+                                  int relu, float *y) {
     const size_t hw = (size_t)s->h * s->w;
     for (int n = 0; n < s->n; n++) {
         const size_t off = ((size_t)n * s->c + c) * hw;
         const float *xr = x + off;
         float *yr = y + off;
+        if (relu) {
 #pragma omp simd
-        for (size_t i = 0; i < hw; i++) yr[i] = a * xr[i] + b;
+            for (size_t i = 0; i < hw; i++) {
+                const float v = a * xr[i] + b;
+                yr[i] = v > 0.0f ? v : 0.0f;
+            }
+        } else {
+#pragma omp simd
+            for (size_t i = 0; i < hw; i++) yr[i] = a * xr[i] + b;
+        }
     }
 }
 
@@ -81,25 +89,35 @@ static void blocked_image_stats(const cbd_shape4 *s, const float *x, float *img_
         }
 }
 
-/* y = a[c] * x + b[c] over the whole tensor. */
+/* y = a[c] * x + b[c] over the whole tensor, then max(0, y) when relu. */
 static void blocked_affine(const cbd_shape4 *s, const float *x, const float *a, const float *b,
-                           float *y) {
+                           int relu, float *y) {
     const int blocks = s->c / BN_LANES, hw = s->h * s->w;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < s->n; n++)
         for (int cb = 0; cb < blocks; cb++) {
             const size_t off = ((size_t)n * blocks + cb) * hw * BN_LANES;
             const float *ca = a + cb * BN_LANES, *cbv = b + cb * BN_LANES;
-            for (int p = 0; p < hw; p++)
+            const float *xb = x + off;
+            float *yb = y + off;
+            if (relu) {
+                for (int p = 0; p < hw; p++)
 #pragma omp simd
-                for (int l = 0; l < BN_LANES; l++)
-                    y[off + p * BN_LANES + l] = ca[l] * x[off + p * BN_LANES + l] + cbv[l];
+                    for (int l = 0; l < BN_LANES; l++) {
+                        const float v = ca[l] * xb[p * BN_LANES + l] + cbv[l];
+                        yb[p * BN_LANES + l] = v > 0.0f ? v : 0.0f;
+                    }
+            } else {
+                for (int p = 0; p < hw; p++)
+#pragma omp simd
+                    for (int l = 0; l < BN_LANES; l++) yb[p * BN_LANES + l] = ca[l] * xb[p * BN_LANES + l] + cbv[l];
+            }
         }
 }
 
 static void blocked_forward_train(cpu_impl *impl, const cbd_shape4 *s, float eps, const float *x,
                                   const float *gamma, const float *beta, float *y, float *batch_mean,
-                                  float *batch_var) {
+                                  float *batch_var, int relu) {
     const size_t nc = (size_t)s->n * s->c;
     float *img_mean = cpu_scratch(impl, CPU_SCRATCH_BN_PARTIALS, (2 * nc + 2 * (size_t)s->c) * sizeof(float));
     float *img_m2 = img_mean + nc, *a = img_m2 + nc, *b = a + s->c;
@@ -122,23 +140,68 @@ static void blocked_forward_train(cpu_impl *impl, const cbd_shape4 *s, float eps
         a[c] = gamma[c] / sqrtf(var + eps);
         b[c] = beta[c] - a[c] * (float)mean;
     }
-    blocked_affine(s, x, a, b, y);
+    blocked_affine(s, x, a, b, relu, y);
 }
 
 static void blocked_forward_infer(cpu_impl *impl, const cbd_shape4 *s, float eps, const float *x,
                                   const float *gamma, const float *beta, const float *mean,
-                                  const float *var, float *y) {
+                                  const float *var, float *y, int relu) {
     float *a = cpu_scratch(impl, CPU_SCRATCH_BN_PARTIALS, 2 * (size_t)s->c * sizeof(float));
     float *b = a + s->c;
     for (int c = 0; c < s->c; c++) {
         a[c] = gamma[c] / sqrtf(var[c] + eps);
         b[c] = beta[c] - a[c] * mean[c];
     }
-    blocked_affine(s, x, a, b, y);
+    blocked_affine(s, x, a, b, relu, y);
+}
+
+/* One image's block of 16 channels, backward. `masked` (a ReLU was fused
+ * into the forward: dy counts only where relu_y > 0) is a constant at each
+ * call, so each variant compiles to its own vector loop. */
+#define BN_INLINE static inline __attribute__((always_inline))
+
+BN_INLINE void block_dy_sums(const float *restrict xb, const float *restrict gb, const float *restrict mb,
+                             const float *restrict mean, int hw, int masked, float *restrict sum_dy,
+                             float *restrict sum_dy_dev) {
+    float sd[BN_LANES] = {0}, sdd[BN_LANES] = {0}, m[BN_LANES];
+    memcpy(m, mean, sizeof m);
+    for (int p = 0; p < hw; p++) {
+        const float *xp = xb + (size_t)p * BN_LANES, *gp = gb + (size_t)p * BN_LANES;
+        const float *mp = masked ? mb + (size_t)p * BN_LANES : gp;
+#pragma omp simd
+        for (int l = 0; l < BN_LANES; l++) {
+            const float gv = gp[l]; /* loaded unconditionally: no branch, the loop vectorises */
+            const float g = masked ? (mp[l] > 0.0f ? gv : 0.0f) : gv;
+            sd[l] += g;
+            sdd[l] += g * (xp[l] - m[l]);
+        }
+    }
+    memcpy(sum_dy, sd, sizeof sd);
+    memcpy(sum_dy_dev, sdd, sizeof sdd);
+}
+
+BN_INLINE void block_dx(const float *restrict xb, const float *restrict gb, const float *restrict mb,
+                        const float *restrict a, const float *restrict b, const float *restrict k, int hw,
+                        int masked, float *restrict db) {
+    float ca[BN_LANES], cb[BN_LANES], ck[BN_LANES];
+    memcpy(ca, a, sizeof ca);
+    memcpy(cb, b, sizeof cb);
+    memcpy(ck, k, sizeof ck);
+    for (int p = 0; p < hw; p++) {
+        const float *xp = xb + (size_t)p * BN_LANES, *gp = gb + (size_t)p * BN_LANES;
+        const float *mp = masked ? mb + (size_t)p * BN_LANES : gp;
+        float *dp = db + (size_t)p * BN_LANES;
+#pragma omp simd
+        for (int l = 0; l < BN_LANES; l++) {
+            const float gv = gp[l]; /* loaded unconditionally: no branch, the loop vectorises */
+            const float g = masked ? (mp[l] > 0.0f ? gv : 0.0f) : gv;
+            dp[l] = ca[l] * g + cb[l] * xp[l] + ck[l];
+        }
+    }
 }
 
 static void blocked_backward(cpu_impl *impl, const cbd_shape4 *s, float eps, const float *x,
-                             const float *dy, const float *gamma, const float *batch_mean,
+                             const float *dy, const float *relu_y, const float *gamma, const float *batch_mean,
                              const float *batch_var, float *dx, float *dgamma, float *dbeta) {
     const int blocks = s->c / BN_LANES, hw = s->h * s->w;
     const size_t nc = (size_t)s->n * s->c;
@@ -149,16 +212,12 @@ static void blocked_backward(cpu_impl *impl, const cbd_shape4 *s, float eps, con
         for (int cb = 0; cb < blocks; cb++) {
             const size_t off = ((size_t)n * blocks + cb) * hw * BN_LANES;
             const float *mean = batch_mean + cb * BN_LANES;
-            float sd[BN_LANES] = {0}, sdd[BN_LANES] = {0};
-            for (int p = 0; p < hw; p++)
-#pragma omp simd
-                for (int l = 0; l < BN_LANES; l++) {
-                    const float g = dy[off + p * BN_LANES + l];
-                    sd[l] += g;
-                    sdd[l] += g * (x[off + p * BN_LANES + l] - mean[l]);
-                }
-            memcpy(img_dy + (size_t)n * s->c + cb * BN_LANES, sd, sizeof sd);
-            memcpy(img_dy_dev + (size_t)n * s->c + cb * BN_LANES, sdd, sizeof sdd);
+            float *sd = img_dy + (size_t)n * s->c + cb * BN_LANES;
+            float *sdd = img_dy_dev + (size_t)n * s->c + cb * BN_LANES;
+            if (relu_y)
+                block_dy_sums(x + off, dy + off, relu_y + off, mean, hw, 1, sd, sdd);
+            else
+                block_dy_sums(x + off, dy + off, NULL, mean, hw, 0, sd, sdd);
         }
     const double count = (double)s->n * hw;
     for (int c = 0; c < s->c; c++) {
@@ -178,13 +237,11 @@ static void blocked_backward(cpu_impl *impl, const cbd_shape4 *s, float eps, con
     for (int n = 0; n < s->n; n++)
         for (int cb = 0; cb < blocks; cb++) {
             const size_t off = ((size_t)n * blocks + cb) * hw * BN_LANES;
-            const float *ca = a + cb * BN_LANES, *cbv = b + cb * BN_LANES, *ck = k + cb * BN_LANES;
-            for (int p = 0; p < hw; p++)
-#pragma omp simd
-                for (int l = 0; l < BN_LANES; l++) {
-                    const size_t i = off + p * BN_LANES + l;
-                    dx[i] = ca[l] * dy[i] + cbv[l] * x[i] + ck[l];
-                }
+            const int c0 = cb * BN_LANES;
+            if (relu_y)
+                block_dx(x + off, dy + off, relu_y + off, a + c0, b + c0, k + c0, hw, 1, dx + off);
+            else
+                block_dx(x + off, dy + off, NULL, a + c0, b + c0, k + c0, hw, 0, dx + off);
         }
 }
 
@@ -192,9 +249,9 @@ static void blocked_backward(cpu_impl *impl, const cbd_shape4 *s, float eps, con
 
 void cpu_batchnorm_forward_train(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
                                  const float *gamma, const float *beta, float *y,
-                                 float *batch_mean, float *batch_var) {
+                                 float *batch_mean, float *batch_var, int relu) {
     if (cpu_blocked(cpu_of(be), s->c)) {
-        blocked_forward_train(cpu_of(be), s, eps, x, gamma, beta, y, batch_mean, batch_var);
+        blocked_forward_train(cpu_of(be), s, eps, x, gamma, beta, y, batch_mean, batch_var, relu);
         return;
     }
     const int hw = s->h * s->w;
@@ -209,7 +266,7 @@ void cpu_batchnorm_forward_train(cbd_backend *be, const cbd_shape4 *s, float eps
             sq += row_sum_sq_dev(x + ((size_t)n * s->c + c) * hw, hw, mean);
         const float var = (float)(sq / count);
         const float a = gamma[c] / sqrtf(var + eps);
-        channel_affine(s, c, x, a, beta[c] - a * mean, y);
+        channel_affine(s, c, x, a, beta[c] - a * mean, relu, y);
         batch_mean[c] = mean;
         batch_var[c] = var;
     }
@@ -217,15 +274,40 @@ void cpu_batchnorm_forward_train(cbd_backend *be, const cbd_shape4 *s, float eps
 
 void cpu_batchnorm_forward_infer(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
                                  const float *gamma, const float *beta, const float *mean,
-                                 const float *var, float *y) {
+                                 const float *var, float *y, int relu) {
     if (cpu_blocked(cpu_of(be), s->c)) {
-        blocked_forward_infer(cpu_of(be), s, eps, x, gamma, beta, mean, var, y);
+        blocked_forward_infer(cpu_of(be), s, eps, x, gamma, beta, mean, var, y, relu);
         return;
     }
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < s->c; c++) {
         const float a = gamma[c] / sqrtf(var[c] + eps);
-        channel_affine(s, c, x, a, beta[c] - a * mean[c], y);
+        channel_affine(s, c, x, a, beta[c] - a * mean[c], relu, y);
+    }
+}
+
+/* One image row of one channel, backward (NCHW); `masked` as in block_dy_sums. */
+BN_INLINE void row_dy_sums(const float *xr, const float *gr, const float *mr, float mean, int hw, int masked,
+                           float *sum_dy, float *sum_dy_dev) {
+    float a = 0.0f, b = 0.0f;
+#pragma omp simd reduction(+ : a, b)
+    for (int i = 0; i < hw; i++) {
+        const float gv = gr[i]; /* loaded unconditionally: no branch */
+        const float g = masked ? (mr[i] > 0.0f ? gv : 0.0f) : gv;
+        a += g;
+        b += g * (xr[i] - mean);
+    }
+    *sum_dy = a;
+    *sum_dy_dev = b;
+}
+
+BN_INLINE void row_dx(const float *xr, const float *gr, const float *mr, float a, float b, float k, int hw,
+                      int masked, float *dr) {
+#pragma omp simd
+    for (int i = 0; i < hw; i++) {
+        const float gv = gr[i]; /* loaded unconditionally: no branch */
+        const float g = masked ? (mr[i] > 0.0f ? gv : 0.0f) : gv;
+        dr[i] = a * g + b * xr[i] + k;
     }
 }
 
@@ -235,10 +317,12 @@ void cpu_batchnorm_forward_infer(cbd_backend *be, const cbd_shape4 *s, float eps
  *   dx     = gamma * inv_std * (dy - dbeta / M - xhat * dgamma / M)
  * written as dx = a * dy + b * x + k per channel. */
 void cpu_batchnorm_backward(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
-                            const float *dy, const float *gamma, const float *batch_mean,
-                            const float *batch_var, float *dx, float *dgamma, float *dbeta) {
+                            const float *dy, const float *relu_y, const float *gamma,
+                            const float *batch_mean, const float *batch_var, float *dx, float *dgamma,
+                            float *dbeta) {
     if (cpu_blocked(cpu_of(be), s->c)) {
-        blocked_backward(cpu_of(be), s, eps, x, dy, gamma, batch_mean, batch_var, dx, dgamma, dbeta);
+        blocked_backward(cpu_of(be), s, eps, x, dy, relu_y, gamma, batch_mean, batch_var, dx, dgamma,
+                         dbeta);
         return;
     }
     const int hw = s->h * s->w;
@@ -250,13 +334,11 @@ void cpu_batchnorm_backward(cbd_backend *be, const cbd_shape4 *s, float eps, con
         double sum_dy = 0.0, sum_dy_dev = 0.0;
         for (int n = 0; n < s->n; n++) {
             const size_t off = ((size_t)n * s->c + c) * hw;
-            const float *xr = x + off, *gr = dy + off;
             float a = 0.0f, b = 0.0f;
-#pragma omp simd reduction(+ : a, b)
-            for (int i = 0; i < hw; i++) {
-                a += gr[i];
-                b += gr[i] * (xr[i] - mean);
-            }
+            if (relu_y)
+                row_dy_sums(x + off, dy + off, relu_y + off, mean, hw, 1, &a, &b);
+            else
+                row_dy_sums(x + off, dy + off, NULL, mean, hw, 0, &a, &b);
             sum_dy += a;
             sum_dy_dev += b;
         }
@@ -268,10 +350,10 @@ void cpu_batchnorm_backward(cbd_backend *be, const cbd_shape4 *s, float eps, con
         const float k = (float)(-(double)a * sum_dy / count) - b * mean;
         for (int n = 0; n < s->n; n++) {
             const size_t off = ((size_t)n * s->c + c) * hw;
-            const float *xr = x + off, *gr = dy + off;
-            float *dr = dx + off;
-#pragma omp simd
-            for (int i = 0; i < hw; i++) dr[i] = a * gr[i] + b * xr[i] + k;
+            if (relu_y)
+                row_dx(x + off, dy + off, relu_y + off, a, b, k, hw, 1, dx + off);
+            else
+                row_dx(x + off, dy + off, NULL, a, b, k, hw, 0, dx + off);
         }
     }
 }

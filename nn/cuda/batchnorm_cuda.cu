@@ -25,7 +25,7 @@ __device__ static size_t bn_index(size_t i, int c, int channels, size_t plane) {
  * the count) and the normalised output, one block per channel. */
 __global__ static void bn_forward_train_kernel(cbd_shape4 s, float eps, const float *x, const float *gamma,
                                                const float *beta, float *y, float *batch_mean,
-                                               float *batch_var) {
+                                               float *batch_var, int relu) {
     const size_t plane = (size_t)s.h * s.w, count = (size_t)s.n * plane;
     for (int c = blockIdx.x; c < s.c; c += gridDim.x) {
         double sum = 0.0;
@@ -44,7 +44,8 @@ __global__ static void bn_forward_train_kernel(cbd_shape4 s, float eps, const fl
         const float scale = gamma[c] / sqrtf(var + eps), shift = beta[c];
         for (size_t i = threadIdx.x; i < count; i += blockDim.x) {
             const size_t k = bn_index(i, c, s.c, plane);
-            y[k] = scale * (x[k] - mean) + shift;
+            const float v = scale * (x[k] - mean) + shift;
+            y[k] = relu ? fmaxf(v, 0.0f) : v;
         }
     }
 }
@@ -53,13 +54,14 @@ __global__ static void bn_forward_train_kernel(cbd_shape4 s, float eps, const fl
  * thread per element. */
 __global__ static void bn_forward_infer_kernel(cbd_shape4 s, float eps, const float *x, const float *gamma,
                                                const float *beta, const float *mean, const float *var,
-                                               float *y) {
+                                               float *y, int relu) {
     const size_t plane = (size_t)s.h * s.w, total = (size_t)s.n * s.c * plane;
     for (size_t k = (size_t)blockIdx.x * blockDim.x + threadIdx.x; k < total;
          k += (size_t)gridDim.x * blockDim.x) {
         const int c = (int)((k / plane) % s.c);
         const float scale = gamma[c] / sqrtf(var[c] + eps);
-        y[k] = scale * (x[k] - mean[c]) + beta[c];
+        const float v = scale * (x[k] - mean[c]) + beta[c];
+        y[k] = relu ? fmaxf(v, 0.0f) : v;
     }
 }
 
@@ -67,9 +69,14 @@ __global__ static void bn_forward_infer_kernel(cbd_shape4 s, float eps, const fl
  * values per channel,
  *   dbeta = sum dy,  dgamma = sum dy * xhat,
  *   dx = gamma / sqrt(var + eps) * (dy - dbeta / M - xhat * dgamma / M).
- * One block per channel: the two sums first, then dx. */
+ * One block per channel: the two sums first, then dx. With relu_y (a ReLU
+ * fused into the forward), dy counts only where relu_y > 0. */
+__device__ static float bn_masked_dy(const float *dy, const float *relu_y, size_t k) {
+    return (!relu_y || relu_y[k] > 0.0f) ? dy[k] : 0.0f;
+}
+
 __global__ static void bn_backward_kernel(cbd_shape4 s, float eps, const float *x, const float *dy,
-                                          const float *gamma, const float *batch_mean, const float *batch_var,
+                                          const float *relu_y, const float *gamma, const float *batch_mean, const float *batch_var,
                                           float *dx, float *dgamma, float *dbeta) {
     const size_t plane = (size_t)s.h * s.w, count = (size_t)s.n * plane;
     for (int c = blockIdx.x; c < s.c; c += gridDim.x) {
@@ -77,9 +84,9 @@ __global__ static void bn_backward_kernel(cbd_shape4 s, float eps, const float *
         double sum_dy = 0.0, sum_dy_xhat = 0.0;
         for (size_t i = threadIdx.x; i < count; i += blockDim.x) {
             const size_t k = bn_index(i, c, s.c, plane);
-            const float xhat = (x[k] - mean) * inv_std;
-            sum_dy += dy[k];
-            sum_dy_xhat += (double)dy[k] * xhat;
+            const float xhat = (x[k] - mean) * inv_std, g = bn_masked_dy(dy, relu_y, k);
+            sum_dy += g;
+            sum_dy_xhat += (double)g * xhat;
         }
         const float db = (float)block_sum_double(sum_dy);
         const float dg = (float)block_sum_double(sum_dy_xhat);
@@ -91,7 +98,7 @@ __global__ static void bn_backward_kernel(cbd_shape4 s, float eps, const float *
         for (size_t i = threadIdx.x; i < count; i += blockDim.x) {
             const size_t k = bn_index(i, c, s.c, plane);
             const float xhat = (x[k] - mean) * inv_std;
-            dx[k] = scale * (dy[k] - db / m - xhat * dg / m);
+            dx[k] = scale * (bn_masked_dy(dy, relu_y, k) - db / m - xhat * dg / m);
         }
     }
 }
@@ -108,27 +115,28 @@ __global__ static void bn_update_running_kernel(int channels, float unbias, floa
 
 extern "C" void cuda_batchnorm_forward_train(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
                                              const float *gamma, const float *beta, float *y,
-                                             float *batch_mean, float *batch_var) {
+                                             float *batch_mean, float *batch_var, int relu) {
     if (s->c <= 0) return;
     bn_forward_train_kernel<<<cuda_blocks_for_rows((size_t)s->c), BN_THREADS, 0, cuda_stream(be)>>>(
-        *s, eps, x, gamma, beta, y, batch_mean, batch_var);
+        *s, eps, x, gamma, beta, y, batch_mean, batch_var, relu);
     CUDA_CHECK_LAUNCH();
 }
 
 extern "C" void cuda_batchnorm_forward_infer(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
                                              const float *gamma, const float *beta, const float *mean,
-                                             const float *var, float *y) {
+                                             const float *var, float *y, int relu) {
     bn_forward_infer_kernel<<<cuda_blocks_for(cbd_shape4_count(*s)), CUDA_THREADS, 0, cuda_stream(be)>>>(
-        *s, eps, x, gamma, beta, mean, var, y);
+        *s, eps, x, gamma, beta, mean, var, y, relu);
     CUDA_CHECK_LAUNCH();
 }
 
 extern "C" void cuda_batchnorm_backward(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
-                                        const float *dy, const float *gamma, const float *batch_mean,
-                                        const float *batch_var, float *dx, float *dgamma, float *dbeta) {
+                                        const float *dy, const float *relu_y, const float *gamma,
+                                        const float *batch_mean, const float *batch_var, float *dx,
+                                        float *dgamma, float *dbeta) {
     if (s->c <= 0) return;
     bn_backward_kernel<<<cuda_blocks_for_rows((size_t)s->c), BN_THREADS, 0, cuda_stream(be)>>>(
-        *s, eps, x, dy, gamma, batch_mean, batch_var, dx, dgamma, dbeta);
+        *s, eps, x, dy, relu_y, gamma, batch_mean, batch_var, dx, dgamma, dbeta);
     CUDA_CHECK_LAUNCH();
 }
 

@@ -82,13 +82,14 @@ void cuda_conv_cache_clear(cuda_impl *impl);
 /* batchnorm_cuda.cu */
 void cuda_batchnorm_forward_train(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
                                   const float *gamma, const float *beta, float *y,
-                                  float *batch_mean, float *batch_var);
+                                  float *batch_mean, float *batch_var, int relu);
 void cuda_batchnorm_forward_infer(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
                                   const float *gamma, const float *beta, const float *mean,
-                                  const float *var, float *y);
+                                  const float *var, float *y, int relu);
 void cuda_batchnorm_backward(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
-                             const float *dy, const float *gamma, const float *batch_mean,
-                             const float *batch_var, float *dx, float *dgamma, float *dbeta);
+                             const float *dy, const float *relu_y, const float *gamma,
+                             const float *batch_mean, const float *batch_var, float *dx, float *dgamma,
+                             float *dbeta);
 void cuda_batchnorm_update_running(cbd_backend *be, int channels, size_t count, float momentum,
                                    const float *batch_mean, const float *batch_var,
                                    float *running_mean, float *running_var);

@@ -22,12 +22,14 @@ typedef struct {
 
 void cbd_batchnorm_create(cbd_batchnorm *bn, cbd_params *p, const char *path, int channels);
 
+/* relu: y = max(0, bn(x)), the ReLU that follows fused in. */
 void cbd_batchnorm_forward(cbd_backend *be, const cbd_batchnorm *bn, const cbd_params *p,
                            int training, const cbd_tensor *x, cbd_tensor *y,
-                           cbd_batchnorm_saved *saved);
-/* Writes gamma and beta gradients and dx. */
+                           cbd_batchnorm_saved *saved, int relu);
+/* Writes gamma and beta gradients and dx. relu_y: NULL, or the forward's
+ * output when it had the ReLU fused in (dy is masked by relu_y > 0). */
 void cbd_batchnorm_backward(cbd_backend *be, const cbd_batchnorm *bn, const cbd_params *p,
-                            const cbd_tensor *x, const cbd_tensor *dy,
+                            const cbd_tensor *x, const cbd_tensor *dy, const cbd_tensor *relu_y,
                             const cbd_batchnorm_saved *saved, cbd_tensor *dx);
 
 #endif

@@ -18,7 +18,12 @@
    class-balanced step and against the same 4 teachers run online.
 
 Last line, for machines: bench: r20_train=R r20_infer=R r50_train=R r50_infer=R
-(R = cbd images/s / PyTorch images/s)."""
+(R = cbd images/s / PyTorch images/s).
+
+With --device cuda (tools/gpu-check runs it): the same on the GPU, resnet50
+at batch 256, against PyTorch with channels_last in fp32 (TF32 allowed, as
+cbd) and with bf16 autocast; the last line starts `bench-gpu:` and gives the
+ratios to both."""
 import argparse
 import csv
 import json
@@ -54,16 +59,20 @@ def run_json(cmd, env):
     return json.loads(lines[-1])
 
 
-def model_case(args, env, name, steps, warmup, rounds):
-    runs = {"cbd": [], "pytorch": []}
+def model_case(args, env, name, steps, warmup, rounds, batch=0, torch_variants=None):
+    """torch_variants: {label: extra torch_bench.py flags}; default one plain PyTorch run."""
+    torch_variants = torch_variants or {"pytorch": []}
+    engines = ["cbd"] + list(torch_variants)
+    runs = {e: [] for e in engines}
+    common = ["--case", name, "--steps", str(steps), "--warmup", str(warmup), "--threads", str(args.threads)]
+    if batch:
+        common += ["--batch", str(batch)]
     for r in range(rounds):
-        for engine in ("cbd", "pytorch") if r % 2 == 0 else ("pytorch", "cbd"):
+        for engine in engines if r % 2 == 0 else list(reversed(engines)):
             if engine == "cbd":
-                cmd = [os.path.join(args.bin, "cbd-bench"), "--case", name, "--steps", str(steps),
-                       "--warmup", str(warmup), "--threads", str(args.threads), "--json"]
+                cmd = [os.path.join(args.bin, "cbd-bench"), "--device", args.device, "--json"] + common
             else:
-                cmd = [args.python, TORCH_SCRIPT, "--case", name, "--steps", str(steps), "--warmup",
-                       str(warmup), "--threads", str(args.threads)]
+                cmd = [args.python, TORCH_SCRIPT, "--device", args.device] + common + torch_variants[engine]
             runs[engine].append(run_json(cmd, env))
     result = {}
     for engine, rs in runs.items():
@@ -76,19 +85,20 @@ def model_case(args, env, name, steps, warmup, rounds):
             "steps": len(times),
             "peak_rss_mib": max(r["peak_rss_mib"] for r in rs),
             "step_mib": max(r["peak_rss_mib"] - r["base_rss_mib"] for r in rs),
+            "device_mib": max(r.get("peak_device_mib", 0.0) for r in rs),
         }
         if engine == "cbd":
             result["gflop_per_image"] = rs[0]["forward_gflop_per_image"] * (3 if "train" in name else 1)
     return result
 
 
-def write_bench_ini(path, data_dir, out_dir, teachers):
+def write_bench_ini(path, data_dir, out_dir, teachers, device, workers):
     lines = [
         "# written by tools/bench/run.py",
-        "[experiment]", "seed = 1", f"output_dir = {out_dir}",
+        "[experiment]", "seed = 1", f"output_dir = {out_dir}", f"device = {device}",
         "[data]", f"train = {data_dir}/train.txt", f"test = {data_dir}/test.txt",
         f"class_names = {data_dir}/classes.txt",
-        "channels = 3", "image_size = 32", "crop = pad_random", "pad = 4", "workers = 1",
+        "channels = 3", "image_size = 32", "crop = pad_random", "pad = 4", f"workers = {workers}",
         "[model]", "arch = resnet20",
         "[train]", "epochs = 1", "batch_size = 128", "lr = 0.05", "weight_decay = 5e-4",
     ]
@@ -131,12 +141,15 @@ def pipeline(args, env, models):
             subprocess.run([b("make-synthetic"), "--out", d, "--classes", str(classes), "--n-max",
                             str(n_max), "--imbalance", "2", "--size", str(size)], check=True,
                            stdout=subprocess.DEVNULL, env=env)
-    load32 = run_json([b("cbd-bench-load"), "--images", "6000", "--workers", "1", "--json",
+    workers = str(args.workers)
+    load32 = run_json([b("cbd-bench-load"), "--images", "6000", "--workers", workers, "--json",
                        os.path.join(work, "s32", "train.txt")], env)
     load224 = run_json([b("cbd-bench-load"), "--size", "224", "--crop", "random_resized", "--images",
-                        "300", "--workers", "1", "--json", os.path.join(work, "s256", "train.txt")], env)
+                        "300" if args.device == "cpu" else "3000", "--workers", workers, "--json",
+                        os.path.join(work, "s256", "train.txt")], env)
     out = subprocess.run([b("cbd-bench"), "--arch", "resnet20", "--channels", "3", "--size", "32",
-                          "--batch", "128", "--steps", "10", "--threads", str(args.threads)],
+                          "--batch", "128", "--steps", "10", "--threads", str(args.threads),
+                          "--device", args.device],
                          env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
     m = re.search(r"train b128\s+([\d.]+) img/s", out)
     r20_32 = float(m.group(1))
@@ -148,7 +161,7 @@ def pipeline(args, env, models):
     shutil.rmtree(exp, ignore_errors=True)
     os.makedirs(exp)
     ini = os.path.join(exp, "bench.ini")
-    write_bench_ini(ini, os.path.join(work, "s32"), os.path.join(exp, "runs"), 4)
+    write_bench_ini(ini, os.path.join(work, "s32"), os.path.join(exp, "runs"), 4, args.device, args.workers)
     for t in range(4):
         run_stage([b("cbd-train-teacher"), "--config", ini, "--teacher", f"t{t + 1}", "--quiet"], env,
                   os.path.join(exp, f"teacher{t + 1}.log"))
@@ -173,15 +186,54 @@ def pipeline(args, env, models):
     return res
 
 
+GPU_CASES = [
+    ("r50_train", "resnet50 3x224x224, training step, batch 256", 10, 3, 256),
+    ("r50_infer", "resnet50 3x224x224, inference, batch 256", 10, 3, 256),
+    ("r20_train", "resnet20 1x28x28, training step, batch 128", 20, 5, 0),
+    ("r20_infer", "resnet20 1x28x28, inference, batch 256", 20, 5, 0),
+]
+GPU_TORCH = {"PyTorch TF32 channels_last": ["--channels-last"],
+             "PyTorch bf16 channels_last": ["--channels-last", "--bf16"]}
+
+
+def print_pipeline(p, device):
+    print("| pipeline piece | images/s | against | images/s | ratio |")
+    print("|---|---:|---|---:|---:|")
+    load, step = p["load_32"]
+    print(f"| loading 32x32 JPEG, pad_random + flip | {load:.0f} | "
+          f"resnet20 3x32x32 training step b128 ({device}) | {step:.0f} | {load / step:.1f} |")
+    load, step = p["load_224"]
+    print(f"| loading 256px JPEG, random_resized 224 + flip | {load:.0f} | "
+          f"resnet50 224 training step ({device}) | {step:.1f} | {load / step:.1f} |")
+    rate, infer, ratio = p["dump"]
+    print(f"| feature dump (resnet20 32x32, 2 views + centre, HDF5) | {rate:.0f} | "
+          f"the same teacher's inference | {infer:.0f} | {ratio:.2f} |")
+    s = p["students"]
+    print(f"| student step, K = 4 stored teachers | {s['student']:.0f} | plain class-balanced step | "
+          f"{s['plain']:.0f} | {s['student'] / s['plain']:.2f} |")
+    print(f"| student step, K = 4 stored teachers | {s['student']:.0f} | K = 4 teachers online | "
+          f"{s['online']:.0f} | {s['student'] / s['online']:.2f} |")
+    print("Pipeline figures: one run each; the student figures are the last of 2 epochs "
+          "(metrics.csv images_per_s).")
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="build/bin")
     ap.add_argument("--work", default="build/bench")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--threads", type=int, default=0, help="default: 2 on the cpu, every core with cuda")
+    ap.add_argument("--workers", type=int, default=0, help="loader workers (default: 1 on the cpu, cores - 1 with cuda)")
     ap.add_argument("--rounds", type=int, default=4, help="rounds per engine for resnet20 (resnet50: half)")
     ap.add_argument("--python", default="/usr/bin/python3", help="the python that imports torch")
     ap.add_argument("--skip-pipeline", action="store_true")
     args = ap.parse_args()
+    cores = os.cpu_count() or 2
+    if not args.threads:
+        args.threads = 2 if args.device == "cpu" else cores
+    if not args.workers:
+        args.workers = 1 if args.device == "cpu" else max(1, cores - 1)
     env = dict(os.environ, CBD_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     env.pop("OMP_WAIT_POLICY", None)
     os.makedirs(args.work, exist_ok=True)
@@ -196,59 +248,60 @@ def main():
     torch_version = subprocess.run([args.python, "-c", "import torch; print(torch.__version__)"],
                                    check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
     gemm = run_json([os.path.join(args.bin, "cbd-bench"), "--sgemm", "--json", "--threads",
-                     str(args.threads)], env)
+                     str(args.threads), "--device", args.device], env)
     sgemm = max(gemm["gflops"], gemm["dnnl_gflops"])
-    print(f"machine: {cpu}, {os.cpu_count()} cores; {args.threads} threads for both engines; "
-          f"PyTorch {torch_version}")
-    print(f"sgemm 2048^3: oneDNN {gemm['dnnl_gflops']:.1f} GFLOP/s, the engine's GEMM (OpenBLAS, "
-          f"{gemm['openblas_core']} kernels) {gemm['gflops']:.1f} GFLOP/s; the practical ceiling: {sgemm:.1f}")
+    print(f"machine: {cpu}, {cores} cores; {args.threads} threads for both engines; PyTorch {torch_version}; "
+          f"device {args.device}")
+    if args.device == "cpu":
+        print(f"sgemm 2048^3: oneDNN {gemm['dnnl_gflops']:.1f} GFLOP/s, the engine's GEMM (OpenBLAS, "
+              f"{gemm['openblas_core']} kernels) {gemm['gflops']:.1f} GFLOP/s; the practical ceiling: {sgemm:.1f}")
+    else:
+        print(f"sgemm 2048^3 through cuBLAS (TF32 allowed): {sgemm:.1f} GFLOP/s")
     print()
 
     models = {}
-    for name, title, steps, warmup in MODEL_CASES:
+    if args.device == "cpu":
+        cases = [(n, t, st, w, 0) for n, t, st, w in MODEL_CASES]
+        variants = {"pytorch": []}
+    else:
+        cases, variants = GPU_CASES, GPU_TORCH
+    for name, title, steps, warmup, batch in cases:
         rounds = args.rounds if name.startswith("r20") else max(2, args.rounds // 2)
         log(f"bench: {title}: {rounds} rounds per engine ...")
-        models[name] = model_case(args, env, name, steps, warmup, rounds)
-    print("| case | cbd img/s | PyTorch img/s | ratio | cbd GFLOP/s (% of sgemm) | PyTorch GFLOP/s | "
-          "peak MiB cbd / PyTorch | step MiB cbd / PyTorch | steps each |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, title, _, _ in MODEL_CASES:
+        models[name] = model_case(args, env, name, steps, warmup, rounds, batch, variants)
+    labels = list(variants)
+    head = " | ".join(f"{'PyTorch' if l == 'pytorch' else l} img/s | ratio" for l in labels)
+    print(f"| case | cbd img/s | {head} | cbd GFLOP/s (% of sgemm) | peak MiB cbd / PyTorch | "
+          f"step MiB cbd / PyTorch | steps each |")
+    print("|---|---:|" + "---:|---:|" * len(labels) + "---:|---:|---:|---:|")
+    for name, title, _, _, _ in cases:
         r = models[name]
-        c, t = r["cbd"], r["pytorch"]
-        gc, gt = c["images_per_s"] * r["gflop_per_image"], t["images_per_s"] * r["gflop_per_image"]
-        print(f"| {title} | {c['images_per_s']:.1f} | {t['images_per_s']:.1f} | "
-              f"{c['images_per_s'] / t['images_per_s']:.2f} | {gc:.1f} ({100 * gc / sgemm:.0f}%) | "
-              f"{gt:.1f} | {c['peak_rss_mib']:.0f} / {t['peak_rss_mib']:.0f} | "
-              f"{c['step_mib']:.0f} / {t['step_mib']:.0f} | {c['steps']} |")
+        c = r["cbd"]
+        gc = c["images_per_s"] * r["gflop_per_image"]
+        cols = " | ".join(f"{r[l]['images_per_s']:.1f} | {c['images_per_s'] / r[l]['images_per_s']:.2f}"
+                          for l in labels)
+        t = r[labels[0]]
+        mem = (f"{c['peak_rss_mib']:.0f} / {t['peak_rss_mib']:.0f} | {c['step_mib']:.0f} / {t['step_mib']:.0f}"
+               if args.device == "cpu" else f"- | - / {t['device_mib']:.0f} (device)")
+        print(f"| {title} | {c['images_per_s']:.1f} | {cols} | {gc:.1f} ({100 * gc / sgemm:.0f}%) | "
+              f"{mem} | {c['steps']} |")
     print("GFLOP/s count convolutions and the classifier; a training step counts 3x the forward pass.")
+    print("Step MiB: peak resident memory less the process's before the model was made.")
     print()
 
     if not args.skip_pipeline:
         log("bench: pipeline pieces ...")
-        p = pipeline(args, env, models)
-        print("| pipeline piece | images/s | against | images/s | ratio |")
-        print("|---|---:|---|---:|---:|")
-        load, step = p["load_32"]
-        print(f"| loading 32x32 JPEG, pad_random + flip, 1 worker | {load:.0f} | "
-              f"resnet20 3x32x32 training step b128 | {step:.0f} | {load / step:.1f} |")
-        load, step = p["load_224"]
-        print(f"| loading 256px JPEG, random_resized 224 + flip, 1 worker | {load:.0f} | "
-              f"resnet50 224 training step b16 | {step:.1f} | {load / step:.1f} |")
-        rate, infer, ratio = p["dump"]
-        print(f"| feature dump (resnet20 32x32, 2 views + centre, HDF5) | {rate:.0f} | "
-              f"the same teacher's inference | {infer:.0f} | {ratio:.2f} |")
-        s = p["students"]
-        print(f"| student step, K = 4 stored teachers | {s['student']:.0f} | plain class-balanced step | "
-              f"{s['plain']:.0f} | {s['student'] / s['plain']:.2f} |")
-        print(f"| student step, K = 4 stored teachers | {s['student']:.0f} | K = 4 teachers online | "
-              f"{s['online']:.0f} | {s['student'] / s['online']:.2f} |")
-        print("Pipeline figures: one run each; the student figures are the last of 2 epochs "
-              "(metrics.csv images_per_s).")
-        print()
+        print_pipeline(pipeline(args, env, models), args.device)
     print(f"bench took {time.time() - started:.0f} s")
-    ratios = " ".join(f"{name}={models[name]['cbd']['images_per_s'] / models[name]['pytorch']['images_per_s']:.2f}"
-                      for name, _, _, _ in MODEL_CASES)
-    print(f"bench: {ratios}")
+    if args.device == "cpu":
+        ratios = " ".join(f"{n}={models[n]['cbd']['images_per_s'] / models[n]['pytorch']['images_per_s']:.2f}"
+                          for n, _, _, _, _ in cases)
+        print(f"bench: {ratios}")
+    else:
+        ratios = " ".join(f"{n}_{'tf32' if 'TF32' in l else 'bf16'}="
+                          f"{models[n]['cbd']['images_per_s'] / models[n][l]['images_per_s']:.2f}"
+                          for n, _, _, _, _ in cases for l in labels)
+        print(f"bench-gpu: {ratios}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 cbd-bench, one case per process, one JSON line on stdout.
 
   /usr/bin/python3 tools/bench/torch_bench.py --case r20_train --steps 5 --warmup 3 --threads 2
+  python3 tools/bench/torch_bench.py --case r50_train --batch 256 --device cuda --channels-last --bf16
 
 The models match nn/resnet.c and nn/model.c: resnet20 (CIFAR stem, basic
 blocks, parameter-free shortcut that subsamples and zero-pads channels),
@@ -108,35 +109,52 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--batch", type=int, default=0, help="replace the case's batch")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast (mixed precision)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     arch, channels, size, batch, training = CASES[args.case]
+    if args.batch:
+        batch = args.batch
+    dev = torch.device(args.device)
+    if args.device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True  # as cbd's cuda backend: TF32 allowed
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
     base_rss = rss_mib()
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
-    model = make_model(arch, channels).to(memory_format=fmt)
-    x = torch.randn(batch, channels, size, size).to(memory_format=fmt)
-    labels = torch.randint(0, 10, (batch,))
+    model = make_model(arch, channels).to(dev, memory_format=fmt)
+    x = torch.randn(batch, channels, size, size, device=dev).to(memory_format=fmt)
+    labels = torch.randint(0, 10, (batch,), device=dev)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     model.train(training)
+    autocast = torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.bf16)
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     times = []
     for step in range(args.warmup + args.steps):
+        sync()
         t0 = time.perf_counter()
         if training:
             opt.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(x), labels)
+            with autocast:
+                loss = F.cross_entropy(model(x), labels)
             loss.backward()
             opt.step()
         else:
-            with torch.inference_mode():
+            with torch.inference_mode(), autocast:
                 model(x)
+        sync()
         dt = time.perf_counter() - t0
         if step >= args.warmup:
             times.append(dt)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"engine": "pytorch", "case": args.case, "batch": batch, "threads": args.threads,
-                      "times": times, "peak_rss_mib": peak, "base_rss_mib": base_rss,
-                      "version": torch.__version__}))
+    result = {"engine": "pytorch", "case": args.case, "batch": batch, "threads": args.threads,
+              "times": times, "peak_rss_mib": peak, "base_rss_mib": base_rss, "version": torch.__version__}
+    if args.device == "cuda":
+        result["peak_device_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
