@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nn/log.h"
+
 static const char *const op_names[] = {
 #define CBD_OP_NAME(name, ret, args) #name,
     CBD_BACKEND_OPS(CBD_OP_NAME)
@@ -67,6 +69,9 @@ cbd_backend *cbd_backend_create(const char *device, char *err, size_t err_len) {
         if (cbd_cuda_available(why, sizeof why)) {
             cbd_backend *be = cbd_backend_cuda_create(err, err_len);
             if (be) return be;
+            /* a GPU that is there but unusable deserves a word before the cpu takes over */
+            cbd_log("cbd: warning: device = auto: a GPU is present but the cuda backend cannot start "
+                    "(%s); using the cpu", err);
         }
         return cbd_backend_cpu_create(err, err_len);
     }
