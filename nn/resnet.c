@@ -131,17 +131,40 @@ int cbd_resnet_input_ok(const cbd_resnet *net, int h, int w, char *err, size_t e
 
 /* ---- planning: shapes and activation memory for one input shape ---------- */
 
+/* An inference plan: activations take turns in RING_SLOTS buffers of the
+ * largest activation's size. A tensor is needed at most until the end of its
+ * block, and a block plans at most 9 tensors after its input (3 units of 2,
+ * a projection of 2, the output), so with 10 slots nothing still needed is
+ * overwritten. */
+#define RING_SLOTS 10
+
 typedef struct {
     int carve;        /* 0: count only, 1: carve from the arena */
     size_t floats;    /* activation floats needed */
     size_t max_floats; /* largest single activation (sizes the gradient buffers) */
     cbd_arena *arena;
+    int ring;         /* inference: tensors rotate through `slots` */
+    int next_slot;
+    float *slots[RING_SLOTS];
 } planner;
 
 static cbd_tensor plan_tensor(planner *pl, cbd_shape4 s) {
     size_t n = cbd_shape4_count(s);
-    pl->floats += cbd_arena_round(n);
     if (n > pl->max_floats) pl->max_floats = n;
+    if (pl->ring) {
+        if (!pl->carve) return cbd_tensor_make(NULL, s);
+        return cbd_tensor_make(pl->slots[pl->next_slot++ % RING_SLOTS], s);
+    }
+    pl->floats += cbd_arena_round(n);
+    if (!pl->carve) return cbd_tensor_make(NULL, s);
+    return cbd_arena_tensor(pl->arena, s);
+}
+
+/* A tensor of its own in either kind of plan (the feature outlives the pass). */
+static cbd_tensor plan_tensor_owned(planner *pl, cbd_shape4 s) {
+    size_t n = cbd_shape4_count(s);
+    if (n > pl->max_floats) pl->max_floats = n;
+    pl->floats += cbd_arena_round(n);
     if (!pl->carve) return cbd_tensor_make(NULL, s);
     return cbd_arena_tensor(pl->arena, s);
 }
@@ -181,21 +204,27 @@ static void plan_network(cbd_resnet *net, planner *pl, cbd_shape4 in) {
         prev = &blk->out;
     }
     cbd_shape4 f = {s.n, s.c, 1, 1};
-    net->feature = plan_tensor(pl, f);
+    net->feature = plan_tensor_owned(pl, f);
 }
 
-static void plan(cbd_resnet *net, cbd_backend *be, cbd_shape4 in) {
+static void plan(cbd_resnet *net, cbd_backend *be, cbd_shape4 in, int inference) {
     net->be = be;
-    planner count = {0, 0, 0, NULL};
+    planner count = {.ring = inference};
     plan_network(net, &count, in);
-    if (count.floats > net->activations.capacity) {
+    const size_t slot_floats = cbd_arena_round(count.max_floats);
+    const size_t total = count.floats + (inference ? RING_SLOTS * slot_floats : 0);
+    if (total > net->activations.capacity) {
         cbd_arena_release(&net->activations);
-        cbd_arena_init(&net->activations, be, count.floats);
+        cbd_arena_init(&net->activations, be, total);
     }
     net->activations.used = 0;
-    planner carve = {1, 0, 0, &net->activations};
+    planner carve = {.carve = 1, .arena = &net->activations, .ring = inference};
+    if (inference)
+        for (int i = 0; i < RING_SLOTS; i++) carve.slots[i] = cbd_arena_take(&net->activations, slot_floats);
     plan_network(net, &carve, in);
-    if (count.max_floats > net->grad_floats) {
+    net->planned_inference = inference;
+    /* backward's gradient buffers: training plans only */
+    if (!inference && count.max_floats > net->grad_floats) {
         for (int i = 0; i < 4; i++) {
             if (net->grad_buffers[i]) be->ops.release(be, net->grad_buffers[i]);
             net->grad_buffers[i] = be->ops.alloc(be, count.max_floats * sizeof(float));
@@ -230,7 +259,9 @@ void cbd_resnet_forward(cbd_resnet *net, cbd_backend *be, const cbd_params *p, c
     cbd_shape4 in = cbd_tensor_shape(x);
     CBD_ASSERT(in.c == net->in_channels, "%s expects %d input channels, got %d", net->arch->name,
                net->in_channels, in.c);
-    if (memcmp(&in, &net->planned, sizeof in) != 0 || net->be != be) plan(net, be, in);
+    /* a training pass needs every activation kept; inference reuses any plan */
+    if (memcmp(&in, &net->planned, sizeof in) != 0 || net->be != be || (training && net->planned_inference))
+        plan(net, be, in, !training);
 
     net->input = *x;
     conv_bn_forward(be, &net->stem, p, x, training, 1);

@@ -69,6 +69,7 @@ typedef struct {
 
     /* activation memory for the planned input shape */
     cbd_shape4 planned;
+    int planned_inference; /* the plan keeps only what a forward pass needs (see resnet.c) */
     cbd_arena activations;
     size_t grad_floats;
     float *grad_buffers[4];
@@ -85,7 +86,9 @@ void cbd_resnet_free(cbd_resnet *net);
 int cbd_resnet_input_ok(const cbd_resnet *net, int h, int w, char *err, size_t err_len);
 
 /* Runs the backbone; the feature is net->feature. Activations are (re)planned
- * when the input shape changes. */
+ * when the input shape changes, and when a training pass follows a plan made
+ * for inference: a network that has only run inference keeps a few rotating
+ * buffers instead of every layer's activations (backward needs those). */
 void cbd_resnet_forward(cbd_resnet *net, cbd_backend *be, const cbd_params *p, const cbd_tensor *x,
                         int training);
 /* Backward from d(feature) [N, d]; writes every parameter gradient. */
