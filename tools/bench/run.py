@@ -268,7 +268,10 @@ def main():
     else:
         cases, variants = GPU_CASES, GPU_TORCH
     for name, title, steps, warmup, batch in cases:
-        rounds = args.rounds if name.startswith("r20") else max(2, args.rounds // 2)
+        if args.device == "cuda":  # a GPU of its own is quiet; its time is scarce
+            rounds = max(1, args.rounds // 2)
+        else:
+            rounds = args.rounds if name.startswith("r20") else max(2, args.rounds // 2)
         log(f"bench: {title}: {rounds} rounds per engine ...")
         models[name] = model_case(args, env, name, steps, warmup, rounds, batch, variants)
     labels = list(variants)
