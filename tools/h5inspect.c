@@ -17,6 +17,7 @@
 
 #include "nn/log.h"
 #include "tools/cli.h"
+#include "store/checkpoint.h"
 #include "store/digest.h"
 #include "store/h5util.h"
 
@@ -2362,6 +2363,29 @@ cleanup:
     desc_free(&desc);
 }
 
+/* Every tensor the model the checkpoint describes needs is there with its
+ * shape: load it into that model, as the stages would (cbd-ckpt verify). */
+static void verify_checkpoint_complete(inspector *in, defect_list *d) {
+    char err[1024];
+    cbd_checkpoint_meta meta;
+    if (cbd_checkpoint_read_meta(in->path, &meta, err, sizeof err) != 0) {
+        defect(d, "%s", err);
+        return;
+    }
+    cbd_model_config cfg;
+    cbd_checkpoint_meta_to_config(&meta, &cfg);
+    cbd_backend *be = cbd_backend_create("cpu", err, sizeof err);
+    if (!be) cbd_fail(CBD_EXIT_FAILURE, "cannot create the cpu backend: %s", err);
+    cbd_model m;
+    if (cbd_model_create(&m, be, &cfg, err, sizeof err) != 0) {
+        defect(d, "cannot build the model it describes: %s", err);
+    } else {
+        if (cbd_checkpoint_load(in->path, &cfg, &m.params, NULL, err, sizeof err) != 0) defect(d, "%s", err);
+        cbd_model_free(&m);
+    }
+    cbd_backend_destroy(be);
+}
+
 static void verify_checkpoint(inspector *in, const obj_list *objs, defect_list *d, strbuf *ok) {
     meta_i64 version, classes, in_channels, epoch, step;
     meta_str arch;
@@ -2381,8 +2405,9 @@ static void verify_checkpoint(inspector *in, const obj_list *objs, defect_list *
             datasets++;
         }
     if (datasets == 0) defect(d, "no datasets: a checkpoint holds at least one parameter");
-    sb_printf(ok, "checkpoint %s, %d datasets (%llu values) readable and finite", meta_text(&arch), datasets,
-              (unsigned long long)values);
+    else verify_checkpoint_complete(in, d);
+    sb_printf(ok, "checkpoint %s, %d datasets (%llu values) readable and finite, every tensor of its model present",
+              meta_text(&arch), datasets, (unsigned long long)values);
 }
 
 static void verify_image_store(inspector *in, defect_list *d, strbuf *ok) {
