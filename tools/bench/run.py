@@ -272,7 +272,7 @@ def main():
             rounds = max(1, args.rounds // 2)
         else:
             rounds = args.rounds if name.startswith("r20") else max(2, args.rounds // 2)
-        log(f"bench: {title}: {rounds} rounds per engine ...")
+        log(f"bench: {title}: {rounds} round{'s' if rounds != 1 else ''} per engine ...")
         models[name] = model_case(args, env, name, steps, warmup, rounds, batch, variants)
     labels = list(variants)
     head = " | ".join(f"{'PyTorch' if l == 'pytorch' else l} img/s | ratio" for l in labels)
