@@ -119,6 +119,18 @@ expect_in "$out.per_class.svg" "cat &amp; &lt;dog&gt;"
 [ -e "$out.sweep.svg" ] && fail "a sweep plot without @X rows"
 ls "$work/rep/sub" | grep -q '\.tmp' && fail "a temporary file was left behind"
 
+# --class: a class's top-1 as a column, mean ± sd over seeds (fish: 0.30, 0.40 -> 35.0 ± 7.1)
+cls=$work/rep/classes
+run_report 0 --out "$cls" --class fish --class bird "model A=$work/a1.json" "model A=$work/a2.json" "B=$work/b1.json"
+expect_in "$cls.md" "| model | seeds | many | mid | few | all | top-5 | NCM | fish (5) | bird (50) |"
+expect_in "$cls.md" "| 97.0 ± 2.8 | 68.0 ± 2.8 | 35.0 ± 7.1 | 62.0 ± 2.8 |"
+expect_in "$work/out" "| fish (5) | bird (50) |"
+expect_in "$cls.csv" "ncm_mean,ncm_sd,class2_mean,class2_sd,class1_mean,class1_sd"
+expect_in "$cls.csv" "B,1,,0.600000,,0.450000,,0.250000,,0.500000,,0.900000,,,,0.250000,,0.450000,"
+run_report 2 --out "$work/rep/bad" --class shark "A=$work/a1.json"
+expect_in "$work/err" "--class shark: $work/a1.json has no such class (its classes: cat & <dog>, bird, fish)"
+[ -e "$work/rep/bad.md" ] && fail "a refused report wrote its Markdown"
+
 # A sweep: X on every row.
 sweep=$work/rep/sweep
 run_report 0 --out "$sweep" --x-name "K teachers" "k1@1=$work/a1.json" "k1@1=$work/a2.json" "k4@4=$work/b1.json"

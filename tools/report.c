@@ -15,7 +15,7 @@
 #include "tools/report_text.h"
 
 static const char usage_text[] =
-    "usage: cbd-report --out PREFIX [--title TEXT] [--x-name NAME] ROW [ROW ...]\n"
+    "usage: cbd-report --out PREFIX [--title TEXT] [--x-name NAME] [--class NAME ...] ROW [ROW ...]\n"
     "\n"
     "Compares models evaluated by cbd-evaluate (its NAME.json files).\n"
     "\n"
@@ -32,6 +32,8 @@ static const char usage_text[] =
     "                  @X rows, PREFIX.sweep.svg (the folder is created if missing)\n"
     "  --title TEXT    title of the report and plots (default \"Comparison\")\n"
     "  --x-name NAME   name of X, on the sweep plot's axis (default \"x\")\n"
+    "  --class NAME    add the class's top-1 (mean and sd over seeds) as a column of\n"
+    "                  the model table and the CSV; repeatable (e.g. the few-shot classes)\n"
     "  --help          print this help\n"
     "\n"
     "The model table is also printed on stdout. Every file must use the same\n"
@@ -56,10 +58,15 @@ typedef struct {
     int n;
 } model;
 
+#define MAX_CLASS_COLUMNS 16
+
 typedef struct {
     const char *out, *title, *x_name;
     row *rows;
     int nrows;
+    const char *class_names[MAX_CLASS_COLUMNS]; /* --class */
+    int nclass_names;
+    int class_index[MAX_CLASS_COLUMNS];         /* resolved against the evaluations */
 } args;
 
 /* ---- command line ------------------------------------------------------------ */
@@ -114,6 +121,7 @@ static void parse_args(int argc, char **argv, args *a) {
     a->x_name = "x";
     a->rows = cbd_calloc((size_t)argc, sizeof *a->rows);
     a->nrows = 0;
+    a->nclass_names = 0;
     int rows_only = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -121,6 +129,10 @@ static void parse_args(int argc, char **argv, args *a) {
         else if (!rows_only && is_option(arg, "--out")) a->out = option_value(argc, argv, &i, "--out");
         else if (!rows_only && is_option(arg, "--title")) a->title = option_value(argc, argv, &i, "--title");
         else if (!rows_only && is_option(arg, "--x-name")) a->x_name = option_value(argc, argv, &i, "--x-name");
+        else if (!rows_only && is_option(arg, "--class")) {
+            if (a->nclass_names == MAX_CLASS_COLUMNS) cbd_usage_error("--class: at most %d classes", MAX_CLASS_COLUMNS);
+            a->class_names[a->nclass_names++] = option_value(argc, argv, &i, "--class");
+        }
         else if (!rows_only && strncmp(arg, "--", 2) == 0) cbd_usage_error("unknown option '%s'", arg);
         else parse_row(arg, &a->rows[a->nrows++]);
     }
@@ -229,6 +241,34 @@ static stat column_stat(const model *m, const report_eval *evals, int col) {
     return s;
 }
 
+/* Top-1 of class c over the seeds of m. */
+static stat class_stat(const model *m, const report_eval *evals, int c) {
+    double *v = cbd_malloc((size_t)m->n * sizeof *v);
+    for (int k = 0; k < m->n; k++) v[k] = evals[m->files[k]].per_class[c].accuracy;
+    stat s = stat_of(v, m->n);
+    free(v);
+    return s;
+}
+
+/* --class names to class indices; an unknown name is a usage error that
+ * lists the names the files have. */
+static void resolve_classes(args *a, const report_eval *first) {
+    for (int i = 0; i < a->nclass_names; i++) {
+        a->class_index[i] = -1;
+        for (int c = 0; c < first->classes; c++)
+            if (strcmp(first->per_class[c].name, a->class_names[i]) == 0) a->class_index[i] = c;
+        if (a->class_index[i] < 0) {
+            char names[2048] = "";
+            size_t used = 0;
+            for (int c = 0; c < first->classes && used < sizeof names - 64; c++)
+                used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", c ? ", " : "",
+                                         first->per_class[c].name);
+            cbd_usage_error("--class %s: %s has no such class (its classes: %s)", a->class_names[i], first->path,
+                            names);
+        }
+    }
+}
+
 /* ---- outputs ---------------------------------------------------------------- */
 
 static void md_cell(report_text *t, stat s, int seeds) {
@@ -239,17 +279,26 @@ static void md_cell(report_text *t, stat s, int seeds) {
     if (s.n > 0) report_text_put(t, " |");
 }
 
-static void model_table(report_text *t, const model *m, int nmodels, const report_eval *evals, const char *x_name) {
+static void model_table(report_text *t, const model *m, int nmodels, const report_eval *evals, const args *a) {
     const int sweep = m[0].has_x;
     report_text_put(t, "| model |");
     if (sweep) {
         report_text_put(t, " ");
-        report_text_md(t, x_name);
+        report_text_md(t, a->x_name);
         report_text_put(t, " |");
     }
-    report_text_put(t, " seeds | many | mid | few | all | top-5 | NCM |\n|---|");
+    report_text_put(t, " seeds | many | mid | few | all | top-5 | NCM |");
+    for (int i = 0; i < a->nclass_names; i++) {
+        const report_class *c = &evals[0].per_class[a->class_index[i]];
+        report_text_put(t, " ");
+        report_text_md(t, c->name);
+        report_text_printf(t, " (%lld) |", c->train_count);
+    }
+    report_text_put(t, "\n|---|");
     if (sweep) report_text_put(t, "---:|");
-    report_text_put(t, "---:|---:|---:|---:|---:|---:|---:|\n");
+    report_text_put(t, "---:|---:|---:|---:|---:|---:|---:|");
+    for (int i = 0; i < a->nclass_names; i++) report_text_put(t, "---:|");
+    report_text_put(t, "\n");
     for (int j = 0; j < nmodels; j++) {
         report_text_put(t, "| ");
         report_text_md(t, m[j].label);
@@ -257,6 +306,7 @@ static void model_table(report_text *t, const model *m, int nmodels, const repor
         if (sweep) report_text_printf(t, " %g |", m[j].x);
         report_text_printf(t, " %d |", m[j].n);
         for (int col = 0; col < COLUMNS; col++) md_cell(t, column_stat(&m[j], evals, col), m[j].n);
+        for (int i = 0; i < a->nclass_names; i++) md_cell(t, class_stat(&m[j], evals, a->class_index[i]), m[j].n);
         report_text_put(t, "\n");
     }
 }
@@ -313,19 +363,25 @@ static void write_md(report_text *t, const args *a, const model *m, int nmodels,
     }
 }
 
-static void write_csv(report_text *t, const model *m, int nmodels, const report_eval *evals) {
+static void csv_cell(report_text *t, stat s) {
+    if (s.n == 0) report_text_put(t, ",,");
+    else if (s.n == 1) report_text_printf(t, ",%.6f,", s.mean);
+    else report_text_printf(t, ",%.6f,%.6f", s.mean, s.sd);
+}
+
+static void write_csv(report_text *t, const model *m, int nmodels, const report_eval *evals, const args *a) {
     report_text_put(t, "model,seeds,x,many_mean,many_sd,mid_mean,mid_sd,few_mean,few_sd,all_mean,all_sd,"
-                       "top5_mean,top5_sd,ncm_mean,ncm_sd\n");
+                       "top5_mean,top5_sd,ncm_mean,ncm_sd");
+    /* class columns by index: class names may hold commas */
+    for (int i = 0; i < a->nclass_names; i++)
+        report_text_printf(t, ",class%d_mean,class%d_sd", a->class_index[i], a->class_index[i]);
+    report_text_put(t, "\n");
     for (int j = 0; j < nmodels; j++) {
         /* labels hold no comma or quote (parse_row), so need no quoting */
         report_text_printf(t, "%s,%d,", m[j].label, m[j].n);
         if (m[j].has_x) report_text_printf(t, "%.10g", m[j].x);
-        for (int col = 0; col < COLUMNS; col++) {
-            stat s = column_stat(&m[j], evals, col);
-            if (s.n == 0) report_text_put(t, ",,");
-            else if (s.n == 1) report_text_printf(t, ",%.6f,", s.mean);
-            else report_text_printf(t, ",%.6f,%.6f", s.mean, s.sd);
-        }
+        for (int col = 0; col < COLUMNS; col++) csv_cell(t, column_stat(&m[j], evals, col));
+        for (int i = 0; i < a->nclass_names; i++) csv_cell(t, class_stat(&m[j], evals, a->class_index[i]));
         report_text_put(t, "\n");
     }
 }
@@ -421,11 +477,12 @@ int main(int argc, char **argv) {
             cbd_fail(CBD_EXIT_FAILURE, "%s", err);
         check_consistent(&evals[0], &evals[k]);
     }
+    resolve_classes(&a, &evals[0]);
 
     report_text table = {0}, md = {0}, csv = {0}, per_class = {0}, sweep = {0};
-    model_table(&table, m, nmodels, evals, a.x_name);
+    model_table(&table, m, nmodels, evals, &a);
     write_md(&md, &a, m, nmodels, evals, &table);
-    write_csv(&csv, m, nmodels, evals);
+    write_csv(&csv, m, nmodels, evals, &a);
     plot_per_class(&per_class, &a, m, nmodels, evals);
     if (m[0].has_x) plot_sweep(&sweep, &a, m, nmodels, evals);
 
