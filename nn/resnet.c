@@ -148,18 +148,6 @@ typedef struct {
     float *slots[RING_SLOTS];
 } planner;
 
-static cbd_tensor plan_tensor(planner *pl, cbd_shape4 s) {
-    size_t n = cbd_shape4_count(s);
-    if (n > pl->max_floats) pl->max_floats = n;
-    if (pl->ring) {
-        if (!pl->carve) return cbd_tensor_make(NULL, s);
-        return cbd_tensor_make(pl->slots[pl->next_slot++ % RING_SLOTS], s);
-    }
-    pl->floats += cbd_arena_round(n);
-    if (!pl->carve) return cbd_tensor_make(NULL, s);
-    return cbd_arena_tensor(pl->arena, s);
-}
-
 /* A tensor of its own in either kind of plan (the feature outlives the pass). */
 static cbd_tensor plan_tensor_owned(planner *pl, cbd_shape4 s) {
     size_t n = cbd_shape4_count(s);
@@ -167,6 +155,15 @@ static cbd_tensor plan_tensor_owned(planner *pl, cbd_shape4 s) {
     pl->floats += cbd_arena_round(n);
     if (!pl->carve) return cbd_tensor_make(NULL, s);
     return cbd_arena_tensor(pl->arena, s);
+}
+
+/* An activation: its own memory in a training plan, a ring slot in an inference plan. */
+static cbd_tensor plan_tensor(planner *pl, cbd_shape4 s) {
+    if (!pl->ring) return plan_tensor_owned(pl, s);
+    size_t n = cbd_shape4_count(s);
+    if (n > pl->max_floats) pl->max_floats = n;
+    if (!pl->carve) return cbd_tensor_make(NULL, s);
+    return cbd_tensor_make(pl->slots[pl->next_slot++ % RING_SLOTS], s);
 }
 
 static float *plan_floats(planner *pl, size_t n) {

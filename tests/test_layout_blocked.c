@@ -28,22 +28,7 @@ static float *to_backend(cbd_backend *be, const host4 *h) {
     return p;
 }
 
-/* Largest |a - b| over the largest |a|, a and b read back into NCHW. */
-static double layout_diff(cbd_shape4 s, const float *from_plain, const float *from_blocked) {
-    const size_t n = cbd_shape4_count(s);
-    float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
-    cbd_layout_to_nchw(plain, s, from_plain, a);
-    cbd_layout_to_nchw(blocked, s, from_blocked, b);
-    double diff = 0.0, scale = 1e-30;
-    for (size_t i = 0; i < n; i++) {
-        diff = fmax(diff, fabs((double)a[i] - b[i]));
-        scale = fmax(scale, fabs((double)a[i]));
-    }
-    free(a);
-    free(b);
-    return diff / scale;
-}
-
+/* Largest |a - b| over the largest |a|. */
 static double vec_diff(const float *a, const float *b, size_t n) {
     double diff = 0.0, scale = 1e-30;
     for (size_t i = 0; i < n; i++) {
@@ -51,6 +36,18 @@ static double vec_diff(const float *a, const float *b, size_t n) {
         scale = fmax(scale, fabs((double)a[i]));
     }
     return diff / scale;
+}
+
+/* vec_diff of two tensors read back into NCHW from their backends' layouts. */
+static double layout_diff(cbd_shape4 s, const float *from_plain, const float *from_blocked) {
+    const size_t n = cbd_shape4_count(s);
+    float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+    cbd_layout_to_nchw(plain, s, from_plain, a);
+    cbd_layout_to_nchw(blocked, s, from_blocked, b);
+    const double d = vec_diff(a, b, n);
+    free(a);
+    free(b);
+    return d;
 }
 
 static void conv_case(int n, int in_c, int out_c, int hw, int k, int stride, int pad) {

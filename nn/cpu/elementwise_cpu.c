@@ -41,24 +41,21 @@ void cpu_scale(cbd_backend *be, size_t n, float alpha, float *x) {
     for (size_t i = 0; i < n; i++) x[i] *= alpha;
 }
 
-/* Where channel c of image n starts, and the distance between its pixels, in
- * the backend's layout (nn/backend.h): NCHW, or channel blocks of 16. */
+/* In the backend's layout (nn/backend.h) a channel's pixels sit 1 apart
+ * (NCHW) or a block apart (channel blocks); cbd_layout_offset gives where a
+ * channel of an image starts. */
 typedef struct {
-    int blocked;
+    cbd_backend *be;
     size_t pixel_stride;
 } plane_layout;
 
 static plane_layout layout_of(cbd_backend *be, const cbd_shape4 *s) {
-    plane_layout l = {cpu_blocked(cpu_of(be), s->c), 1};
-    if (l.blocked) l.pixel_stride = CPU_CHANNEL_BLOCK;
+    plane_layout l = {be, cbd_layout_blocked(be, s->c) ? (size_t)be->channel_block : 1};
     return l;
 }
 
 static size_t plane_start(plane_layout l, const cbd_shape4 *s, int n, int c) {
-    const size_t hw = (size_t)s->h * s->w;
-    if (!l.blocked) return ((size_t)n * s->c + c) * hw;
-    const int b = CPU_CHANNEL_BLOCK;
-    return ((size_t)n * (s->c / b) + c / b) * hw * b + c % b;
+    return cbd_layout_offset(l.be, *s, n, c, 0, 0);
 }
 
 /* out[n, c + offset, h, w] = in[n, c, 2h, 2w]; other channels zero.
