@@ -79,6 +79,23 @@ cbd_backend *cbd_backend_create(const char *device, char *err, size_t err_len) {
     return NULL;
 }
 
+int cbd_backend_set_precision(cbd_backend *be, const char *precision, char *err, size_t err_len) {
+    if (strcmp(precision, "fp32") == 0) {
+        be->conv_bf16 = 0;
+        return 0;
+    }
+    if (strcmp(precision, "bf16") != 0) {
+        snprintf(err, err_len, "unknown precision '%s' (expected fp32 or bf16)", precision);
+        return -1;
+    }
+    if (strcmp(be->name, "cuda") != 0) {
+        snprintf(err, err_len, "bf16 needs the cuda backend; this run has the %s backend", be->name);
+        return -1;
+    }
+    be->conv_bf16 = 1;
+    return 0;
+}
+
 void cbd_backend_destroy(cbd_backend *be) {
     if (be && be->destroy) be->destroy(be);
 }

@@ -130,6 +130,7 @@ typedef struct {
 struct cbd_backend {
     const char *name; /* "cpu" or "cuda" */
     int channel_block; /* 0: 4-D tensors are NCHW; B: see the layout note above */
+    int conv_bf16;     /* 1: convolutions read bf16 copies of their inputs (precision = bf16) */
     cbd_ops ops;
     void *impl;
     void (*destroy)(cbd_backend *be);
@@ -139,6 +140,13 @@ struct cbd_backend {
  * is present, else cpu). On failure returns NULL and writes why into err. */
 cbd_backend *cbd_backend_create(const char *device, char *err, size_t err_len);
 void cbd_backend_destroy(cbd_backend *be);
+
+/* Sets the precision of the backend's convolutions: "fp32" (every backend;
+ * the cuda one lets cuDNN round inputs to TF32) or "bf16" (the cuda backend
+ * only: inputs rounded to bf16 for bf16 tensor cores, products summed in
+ * fp32, results stored as fp32; every other op stays fp32). Call it before
+ * the first convolution. Returns 0, or -1 with why in err. */
+int cbd_backend_set_precision(cbd_backend *be, const char *precision, char *err, size_t err_len);
 
 /* 1 if the backend stores a 4-D tensor of c channels in channel blocks. */
 static inline int cbd_layout_blocked(const cbd_backend *be, int c) {

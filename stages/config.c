@@ -28,6 +28,7 @@
 /* ---- enum spellings ------------------------------------------------------ */
 
 const char *const cbd_device_names[] = {"cpu", "cuda", "auto", NULL};
+const char *const cbd_precision_names[] = {"fp32", "bf16", NULL};
 const char *const cbd_teacher_kind_names[] = {"standard", "augment", NULL};
 const char *const cbd_crop_kind_names[] = {"pad_random", "random_resized", "none", NULL};
 const char *const cbd_sampling_kind_names[] = {"instance", "class_balanced", "sqrt", NULL};
@@ -41,6 +42,7 @@ const char *const cbd_bad_image_policy_names[] = {"fail", "skip", NULL};
 
 #define NAMES_MATCH(names, last) (sizeof(names) / sizeof(names)[0] == (size_t)(last) + 2)
 _Static_assert(NAMES_MATCH(cbd_device_names, CBD_DEVICE_AUTO), "cbd_device_names");
+_Static_assert(NAMES_MATCH(cbd_precision_names, CBD_PRECISION_BF16), "cbd_precision_names");
 _Static_assert(NAMES_MATCH(cbd_teacher_kind_names, CBD_TEACHER_AUGMENT), "cbd_teacher_kind_names");
 _Static_assert(NAMES_MATCH(cbd_crop_kind_names, CBD_CROP_NONE), "cbd_crop_kind_names");
 _Static_assert(NAMES_MATCH(cbd_sampling_kind_names, CBD_SAMPLING_SQRT), "cbd_sampling_kind_names");
@@ -52,7 +54,8 @@ _Static_assert(NAMES_MATCH(cbd_student_method_names, CBD_METHOD_ENSEMBLE), "cbd_
 _Static_assert(NAMES_MATCH(cbd_head_kind_names, CBD_HEAD_LINEAR), "cbd_head_kind_names");
 _Static_assert(NAMES_MATCH(cbd_bad_image_policy_names, CBD_BAD_IMAGE_SKIP), "cbd_bad_image_policy_names");
 /* Enum fields are read and written as int. */
-_Static_assert(sizeof(cbd_device) == sizeof(int) && sizeof(cbd_head_kind) == sizeof(int) &&
+_Static_assert(sizeof(cbd_device) == sizeof(int) && sizeof(cbd_precision) == sizeof(int) &&
+                   sizeof(cbd_head_kind) == sizeof(int) &&
                    sizeof(cbd_bad_image_policy) == sizeof(int),
                "enums must be int-sized");
 
@@ -1307,6 +1310,12 @@ static int blame(const loader *L, int a, int b) { return L->where[a] || !L->wher
 static void check_between_keys(loader *L) {
     const cbd_config *cfg = L->cfg;
     int id;
+    if (cfg->experiment.precision == CBD_PRECISION_BF16 && cfg->experiment.device == CBD_DEVICE_CPU) {
+        id = blame(L, K_experiment_precision, K_experiment_device);
+        key_fail(L, S_experiment, 0, id, "needs device = cuda (or auto with a GPU): the cpu backend "
+                                         "computes in fp32");
+        return;
+    }
     if (cfg->data.scale_max < cfg->data.scale_min) {
         id = blame(L, K_data_scale_max, K_data_scale_min);
         key_fail(L, S_data, 0, id, "scale_max (%g) must be at least scale_min (%g)", (double)cfg->data.scale_max,
@@ -1404,6 +1413,10 @@ void cbd_config_student_stem(const cbd_config *cfg, char *out, size_t len) {
 }
 
 const char *cbd_config_device_name(const cbd_config *cfg) { return cbd_device_names[cfg->experiment.device]; }
+
+const char *cbd_config_precision_name(const cbd_config *cfg) {
+    return cbd_precision_names[cfg->experiment.precision];
+}
 
 /* ---- the dump ------------------------------------------------------------------ */
 

@@ -20,6 +20,7 @@
 #include "store/dataset.h" /* cbd_bad_image_policy */
 
 typedef enum { CBD_DEVICE_CPU, CBD_DEVICE_CUDA, CBD_DEVICE_AUTO } cbd_device;
+typedef enum { CBD_PRECISION_FP32, CBD_PRECISION_BF16 } cbd_precision;
 typedef enum { CBD_TEACHER_STANDARD, CBD_TEACHER_AUGMENT } cbd_teacher_kind;
 /* Also defined, identically and under the same guards, by stages/augment.h
  * and stages/sampler.h, so that those headers stand alone. */
@@ -46,6 +47,7 @@ typedef enum {
 
 /* INI spellings of the enum values, indexed by value. */
 extern const char *const cbd_device_names[];         /* cpu cuda auto */
+extern const char *const cbd_precision_names[];      /* fp32 bf16 */
 extern const char *const cbd_teacher_kind_names[];   /* standard augment */
 extern const char *const cbd_crop_kind_names[];      /* pad_random random_resized none */
 extern const char *const cbd_sampling_kind_names[];  /* instance class_balanced sqrt */
@@ -112,6 +114,8 @@ void cbd_config_print_help(FILE *out);
 
 /* INI spelling of cfg->experiment.device ("cpu", "cuda" or "auto"). */
 const char *cbd_config_device_name(const cbd_config *cfg);
+/* INI spelling of cfg->experiment.precision ("fp32" or "bf16"). */
+const char *cbd_config_precision_name(const cbd_config *cfg);
 
 /* The schema, for tools that read or rewrite INIs (sweeps, docs): the number
  * of keys, and key i's section ("teacher.NAME" for teacher keys) and name. */

@@ -38,6 +38,8 @@
       "where the stages write; a relative path starts from the current working directory (not the INI's folder)") \
     X(experiment, device, ENUM, cbd_device, "cpu", 0, CBD_ANY, \
       "compute backend; auto = cuda when a GPU is usable, else cpu") \
+    X(experiment, precision, ENUM, cbd_precision, "fp32", 0, CBD_ANY, \
+      "convolution precision: fp32 (on cuda, TF32 tensor cores allowed) or bf16 (cuda only: inputs rounded to bf16 for bf16 tensor cores, fp32 sums, fp32 everywhere else)") \
     X(experiment, threads, INT, 0, "0", 0, CBD_MIN(0), \
       "CPU threads; 0 = $CBD_THREADS, else $OMP_NUM_THREADS, else all cores")
 

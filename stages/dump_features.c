@@ -175,9 +175,7 @@ int main(int argc, char **argv) {
     snprintf(spec.teacher, sizeof spec.teacher, "%s", t->name);
     cbd_augment_config_describe(&views, spec.augmentation, sizeof spec.augmentation);
 
-    char device_err[256];
-    cbd_backend *be = cbd_backend_create(cbd_config_device_name(&cfg), device_err, sizeof device_err);
-    if (!be) cbd_fail(CBD_EXIT_USAGE, "%s", device_err);
+    cbd_backend *be = cbd_stage_create_backend(&cfg);
     cbd_model model;
     if (cbd_model_create(&model, be, &model_cfg, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
     if (cbd_checkpoint_load(ckpt_path, &model_cfg, &model.params, NULL, err, sizeof err) != 0)

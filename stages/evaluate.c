@@ -502,8 +502,7 @@ int main(int argc, char **argv) {
     const int classes = cbd_dataset_classes(train);
     cbd_dataset *data = cbd_stage_open_dataset(&cfg, split, split_path, classes);
 
-    cbd_backend *be = cbd_backend_create(cbd_config_device_name(&cfg), err, sizeof err);
-    if (!be) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    cbd_backend *be = cbd_stage_create_backend(&cfg);
     cbd_checkpoint_meta meta; /* the first model's */
     cbd_model *models = cbd_calloc((size_t)n_models, sizeof *models);
     for (int k = 0; k < n_models; k++) {

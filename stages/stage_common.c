@@ -31,6 +31,24 @@ cbd_dataset *cbd_stage_open_dataset(const cbd_config *cfg, const char *which, co
     return ds;
 }
 
+cbd_backend *cbd_stage_create_backend(const cbd_config *cfg) {
+    char err[512];
+    cbd_backend *be = cbd_backend_create(cbd_config_device_name(cfg), err, sizeof err);
+    if (!be) cbd_fail(CBD_EXIT_USAGE, "[experiment] device = %s: %s", cbd_config_device_name(cfg), err);
+    if (cbd_backend_set_precision(be, cbd_config_precision_name(cfg), err, sizeof err) != 0) {
+        cbd_backend_destroy(be);
+        cbd_fail(CBD_EXIT_USAGE, "[experiment] precision = %s: %s", cbd_config_precision_name(cfg), err);
+    }
+    return be;
+}
+
+uint64_t cbd_stage_digest_with_precision(const cbd_config *cfg, uint64_t digest) {
+    if (cfg->experiment.precision == CBD_PRECISION_FP32) return digest;
+    char text[96];
+    snprintf(text, sizeof text, "%016llx precision %s", (unsigned long long)digest, cbd_config_precision_name(cfg));
+    return cbd_fnv1a64(text, strlen(text));
+}
+
 void cbd_stage_model_config(const cbd_config *cfg, const char *arch, int classes, cbd_model_config *out) {
     cbd_model_config_default(out);
     snprintf(out->arch, sizeof out->arch, "%s", arch && *arch ? arch : cfg->model.arch);

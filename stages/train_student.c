@@ -417,7 +417,8 @@ int main(int argc, char **argv) {
     stem_path(job.resume_path, sizeof job.resume_path, stem, ".resume.ckpt.h5");
     stem_path(job.metrics_path, sizeof job.metrics_path, stem, ".metrics.csv");
     stem_path(job.log_path, sizeof job.log_path, stem, ".log");
-    job.config_digest = student_digest(&cfg, &job.model, cbd_dataset_digest(train), teacher_digests, n_digests);
+    job.config_digest = cbd_stage_digest_with_precision(
+        &cfg, student_digest(&cfg, &job.model, cbd_dataset_digest(train), teacher_digests, n_digests));
     int rc = cbd_stage_check_outputs(job.final_path, job.resume_path, job.config_digest, cfg.student.epochs, force,
                                      &resume, quiet, cfg.student_name);
     if (rc >= 0) {
@@ -445,6 +446,7 @@ int main(int argc, char **argv) {
     job.on_bad_image = cfg.data.on_bad_image;
     job.checkpoint_every = cfg.train.checkpoint_every;
     snprintf(job.device, sizeof job.device, "%s", cbd_config_device_name(&cfg));
+    snprintf(job.precision, sizeof job.precision, "%s", cbd_config_precision_name(&cfg));
     job.quiet = quiet;
     job.hooks = (cbd_train_hooks){.ctx = &ctx, .begin = student_begin, .assign_views = student_assign_views,
                                   .begin_epoch = student_begin_epoch, .loss = student_loss, .end = student_end};

@@ -103,7 +103,7 @@ int main(int argc, char **argv) {
     const int classes = cbd_dataset_classes(train);
     cbd_dataset *val = cbd_stage_open_dataset(&cfg, "val", cfg.data.val, classes);
     cbd_dataset *test = cbd_stage_open_dataset(&cfg, "test", cfg.data.test, classes);
-    job.config_digest = teacher_digest(&cfg, t, cbd_dataset_digest(train));
+    job.config_digest = cbd_stage_digest_with_precision(&cfg, teacher_digest(&cfg, t, cbd_dataset_digest(train)));
 
     char what[96];
     snprintf(what, sizeof what, "teacher %s", t->name);
@@ -140,6 +140,7 @@ int main(int argc, char **argv) {
     job.on_bad_image = cfg.data.on_bad_image;
     job.checkpoint_every = cfg.train.checkpoint_every;
     snprintf(job.device, sizeof job.device, "%s", cbd_config_device_name(&cfg));
+    snprintf(job.precision, sizeof job.precision, "%s", cbd_config_precision_name(&cfg));
     job.quiet = quiet;
 
     rc = cbd_train_run(&job, train, val, test, resume);

@@ -179,7 +179,11 @@ static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *st
     char err[1024];
     r->be = cbd_backend_create(job->device, err, sizeof err);
     if (!r->be) {
-        cbd_log("cbd: error: %s", err);
+        cbd_log("cbd: error: [experiment] device = %s: %s", job->device, err);
+        return CBD_EXIT_USAGE;
+    }
+    if (cbd_backend_set_precision(r->be, job->precision[0] ? job->precision : "fp32", err, sizeof err) != 0) {
+        cbd_log("cbd: error: [experiment] precision = %s: %s", job->precision, err);
         return CBD_EXIT_USAGE;
     }
     if (cbd_model_create(&r->model, r->be, &job->model, err, sizeof err) != 0) {
@@ -359,8 +363,7 @@ int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_
                 "device %s%s",
             job->label, job->model.arch, cbd_params_trainable_count(&r.model.params),
             (long long)cbd_dataset_count(train), job->model.classes, job->epochs,
-            (long long)steps_per_epoch, job->batch_size, r.be->name,
-            start > 0 ? "" : "");
+            (long long)steps_per_epoch, job->batch_size, r.be->name, r.be->conv_bf16 ? " (bf16 convolutions)" : "");
     if (start > 0) {
         run_log(&r, "%s: resuming after epoch %lld from %s", job->label, (long long)start, job->resume_path);
         /* rebuild per-draw state (the student's draw counters) exactly as the first run left it */

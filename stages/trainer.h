@@ -61,6 +61,7 @@ typedef struct {
     int checkpoint_every;
     uint64_t config_digest;   /* recorded in checkpoints; a resume must match it */
     char device[16];
+    char precision[8]; /* fp32 or bf16 (convolutions) */
     int quiet;
     cbd_train_hooks hooks;
     char final_path[4200], resume_path[4200], metrics_path[4200], log_path[4200];

@@ -248,6 +248,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: cbd-bench [--arch NAME --channels C --size S --batch B [--infer-batch B]]\n"
             "                 [--steps N] [--warmup N] [--threads T] [--device cpu|cuda|auto]\n"
+            "                 [--precision fp32|bf16]   (bf16: cuda convolutions on bf16 tensor cores)\n"
             "       cbd-bench --case r20_train|r20_infer|r50_train|r50_infer [--steps N] [--batch B] --json\n"
             "       cbd-bench --sgemm [--json]\n"
             "Without --arch: resnet20 1x28x28 (train b128, infer b256) and resnet50 3x224x224 (b16).\n");
@@ -256,7 +257,7 @@ static void usage(FILE *out) {
 int main(int argc, char **argv) {
     bench_case custom = {"", 3, 32, 32, 0, 20, 3};
     int threads = 0, steps = 0;
-    const char *device = "cpu";
+    const char *device = "cpu", *precision = "fp32";
     const char *case_name = NULL;
     int json = 0, sgemm = 0, batch_given = 0;
     static const struct option opts[] = {
@@ -266,7 +267,7 @@ int main(int argc, char **argv) {
         {"warmup", required_argument, 0, 'w'},  {"threads", required_argument, 0, 't'},
         {"device", required_argument, 0, 'd'},  {"help", no_argument, 0, 'h'},
         {"case", required_argument, 0, 'k'},    {"json", no_argument, 0, 'j'},
-        {"sgemm", no_argument, 0, 'g'},
+        {"sgemm", no_argument, 0, 'g'},         {"precision", required_argument, 0, 'p'},
         {0, 0, 0, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -280,6 +281,7 @@ int main(int argc, char **argv) {
         case 'w': custom.warmup = atoi(optarg); break;
         case 't': threads = atoi(optarg); break;
         case 'd': device = optarg; break;
+        case 'p': precision = optarg; break;
         case 'k': case_name = optarg; break;
         case 'j': json = 1; break;
         case 'g': sgemm = 1; break;
@@ -295,6 +297,10 @@ int main(int argc, char **argv) {
     char err[256];
     cbd_backend *be = cbd_backend_create(device, err, sizeof err);
     if (!be) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    if (cbd_backend_set_precision(be, precision, err, sizeof err) != 0) {
+        cbd_backend_destroy(be);
+        cbd_fail(CBD_EXIT_USAGE, "--precision %s: %s", precision, err);
+    }
     if (sgemm) {
         const int n = 2048;
         const double rate = sgemm_gflops(be, n, 5);

@@ -122,14 +122,51 @@ static void cuda_release(cbd_backend *be, void *p) {
 
 /* ---- transfers ---- */
 
-/* Both directions wait for the copy: the caller may reuse or read its host
- * buffer as soon as the call returns, whatever kind of memory it is. */
-static void cuda_upload(cbd_backend *be, void *dst, const void *host_src, size_t bytes) {
-    if (!bytes) return;
-    CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, cuda_stream(be)));
-    CUDA_CHECK(cudaStreamSynchronize(cuda_stream(be)));
+/* Pinned staging buffers (see cuda_staging), made at the first upload.
+ * Returns 0 if the driver refuses them. */
+static int staging_ready(cuda_impl *impl) {
+    if (impl->staging_state) return impl->staging_state > 0;
+    impl->staging_state = -1;
+    for (int i = 0; i < CUDA_STAGING_COUNT; i++) {
+        cuda_staging *st = &impl->staging[i];
+        if (cudaHostAlloc(&st->host, CUDA_STAGING_BYTES, cudaHostAllocDefault) != cudaSuccess ||
+            cudaEventCreateWithFlags(&st->copied, cudaEventDisableTiming) != cudaSuccess) {
+            (void)cudaGetLastError();
+            cbd_log("cbd: warning: no pinned host memory for uploads (%zu MiB); copies will not overlap "
+                    "computation",
+                    (size_t)CUDA_STAGING_COUNT * (CUDA_STAGING_BYTES >> 20));
+            return 0;
+        }
+    }
+    impl->staging_state = 1;
+    return 1;
 }
 
+/* The caller may reuse its host buffer as soon as the call returns: the
+ * bytes are in a staging buffer (or, without one, already copied). The copy
+ * is queued on the stream, so ops queued after it see the data. */
+static void cuda_upload(cbd_backend *be, void *dst, const void *host_src, size_t bytes) {
+    if (!bytes) return;
+    cuda_impl *impl = cuda_of(be);
+    if (!staging_ready(impl)) {
+        CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, impl->stream));
+        CUDA_CHECK(cudaStreamSynchronize(impl->stream));
+        return;
+    }
+    for (size_t done = 0; done < bytes;) {
+        cuda_staging *st = &impl->staging[impl->staging_next];
+        impl->staging_next = (impl->staging_next + 1) % CUDA_STAGING_COUNT;
+        const size_t chunk = bytes - done < CUDA_STAGING_BYTES ? bytes - done : CUDA_STAGING_BYTES;
+        CUDA_CHECK(cudaEventSynchronize(st->copied)); /* its previous copy has left */
+        memcpy(st->host, (const char *)host_src + done, chunk);
+        CUDA_CHECK(cudaMemcpyAsync((char *)dst + done, st->host, chunk, cudaMemcpyHostToDevice, impl->stream));
+        CUDA_CHECK(cudaEventRecord(st->copied, impl->stream));
+        done += chunk;
+    }
+}
+
+/* Waits for the copy (and so for all queued work): the caller reads its
+ * buffer next. */
 static void cuda_download(cbd_backend *be, void *host_dst, const void *src, size_t bytes) {
     if (!bytes) return;
     CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, cuda_stream(be)));
@@ -175,6 +212,10 @@ void *cuda_buffer(cuda_impl *impl, int slot, size_t bytes) {
 static void cuda_impl_free(cuda_impl *impl) {
     if (impl->stream) cudaStreamSynchronize(impl->stream);
     cuda_conv_cache_clear(impl);
+    for (int i = 0; i < CUDA_STAGING_COUNT; i++) {
+        if (impl->staging[i].host) cudaFreeHost(impl->staging[i].host);
+        if (impl->staging[i].copied) cudaEventDestroy(impl->staging[i].copied);
+    }
     for (int i = 0; i < CUDA_BUFFER_SLOTS; i++)
         if (impl->buffer[i]) cudaFree(impl->buffer[i]);
     for (int i = 0; i < impl->pool.live_count; i++) cudaFree(impl->pool.live[i].ptr);

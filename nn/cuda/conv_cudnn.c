@@ -6,7 +6,12 @@
  * Heuristics, not timing runs, so that the same shape gets the same algorithm
  * on every run; and only deterministic algorithms, so that the weight
  * gradient (a sum over the batch) has the same bits on every run. All plans
- * share one workspace, grown to the largest need. */
+ * share one workspace, grown to the largest need.
+ *
+ * precision = bf16 (be->conv_bf16): the plan's descriptors are bf16 with fp32
+ * compute (cuDNN's BFLOAT16 configuration, tensor cores); each call rounds
+ * its two inputs to bf16 copies in shared buffers and widens the bf16 result
+ * into the fp32 output, so the layers around see fp32 as always. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +31,7 @@ typedef struct {
 
 struct cuda_conv_plan {
     cbd_conv_shape shape;
+    int bf16; /* descriptors of bf16 tensors */
     cudnnTensorDescriptor_t x, y;
     cudnnFilterDescriptor_t w;
     conv_direction fwd, bwd_data, bwd_filter;
@@ -143,9 +149,10 @@ static void choose_backward_filter(cuda_impl *impl, conv_plan *p) {
         (cudnnConvolutionBwdFilterAlgo_t)p->bwd_filter.algo, &p->bwd_filter.workspace));
 }
 
-static conv_plan *plan_get(cuda_impl *impl, const cbd_conv_shape *s) {
+static conv_plan *plan_get(cuda_impl *impl, const cbd_conv_shape *s, int bf16) {
     for (int i = 0; i < impl->conv_count; i++)
-        if (same_shape(&impl->conv_plans[i].shape, s)) return &impl->conv_plans[i];
+        if (same_shape(&impl->conv_plans[i].shape, s) && impl->conv_plans[i].bf16 == bf16)
+            return &impl->conv_plans[i];
 
     if (impl->conv_count == impl->conv_capacity) {
         const int grown = impl->conv_capacity ? 2 * impl->conv_capacity : 32;
@@ -157,15 +164,15 @@ static conv_plan *plan_get(cuda_impl *impl, const cbd_conv_shape *s) {
     conv_plan *p = &impl->conv_plans[impl->conv_count];
     memset(p, 0, sizeof *p);
     p->shape = *s;
+    p->bf16 = bf16;
+    const cudnnDataType_t type = bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
     CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->x));
     CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->y));
     CUDNN_CHECK(cudnnCreateFilterDescriptor(&p->w));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, s->n, s->in_c,
-                                           s->in_h, s->in_w));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, s->n, s->out_c,
-                                           s->out_h, s->out_w));
-    CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, s->out_c, s->in_c,
-                                           s->kernel, s->kernel));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NCHW, type, s->n, s->in_c, s->in_h, s->in_w));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NCHW, type, s->n, s->out_c, s->out_h, s->out_w));
+    CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, type, CUDNN_TENSOR_NCHW, s->out_c, s->in_c, s->kernel,
+                                           s->kernel));
 
     /* cuDNN pads symmetrically and floors the output size; the op table's
      * output size (oneDNN's right padding is implied by it) must agree. */
@@ -185,40 +192,82 @@ static conv_plan *plan_get(cuda_impl *impl, const cbd_conv_shape *s) {
     return p;
 }
 
+static size_t x_count(const cbd_conv_shape *s) { return (size_t)s->n * s->in_c * s->in_h * s->in_w; }
+static size_t y_count(const cbd_conv_shape *s) { return (size_t)s->n * s->out_c * s->out_h * s->out_w; }
+static size_t w_count(const cbd_conv_shape *s) { return (size_t)s->out_c * s->in_c * s->kernel * s->kernel; }
+
+/* precision = bf16: a bf16 copy of n floats in shared buffer `slot`. */
+static const void *bf16_copy(cbd_backend *be, int slot, const float *x, size_t n) {
+    void *copy = cuda_buffer(cuda_of(be), slot, n * 2);
+    cuda_to_bf16(be, n, x, copy);
+    return copy;
+}
+
+/* The operands cuDNN sees: the fp32 tensors themselves, or (bf16) copies of
+ * the inputs and a bf16 buffer for the result, widened by finish(). */
+typedef struct {
+    const void *in0, *in1;
+    void *out;
+} conv_operands;
+
+static conv_operands operands(cbd_backend *be, const conv_plan *p, const float *in0, size_t n0,
+                              const float *in1, size_t n1, int in1_slot, float *out, size_t n_out,
+                              int out_slot) {
+    if (!p->bf16) return (conv_operands){in0, in1, out};
+    conv_operands o;
+    o.in0 = bf16_copy(be, CUDA_BUFFER_BF16_A, in0, n0);
+    o.in1 = bf16_copy(be, in1_slot, in1, n1);
+    o.out = cuda_buffer(cuda_of(be), out_slot, n_out * 2);
+    return o;
+}
+
+static void finish(cbd_backend *be, const conv_plan *p, const conv_operands *o, float *out, size_t n_out) {
+    if (p->bf16) cuda_from_bf16(be, n_out, o->out, out);
+}
+
 void cuda_conv2d_forward(cbd_backend *be, const cbd_conv_shape *s, const float *x, const float *w,
                          float *y) {
     cuda_impl *impl = cuda_of(be);
-    conv_plan *p = plan_get(impl, s);
+    conv_plan *p = plan_get(impl, s, be->conv_bf16);
+    const conv_operands o = operands(be, p, x, x_count(s), w, w_count(s), CUDA_BUFFER_BF16_B, y, y_count(s),
+                                     CUDA_BUFFER_BF16_C);
     void *ws = p->fwd.workspace ? cuda_buffer(impl, CUDA_BUFFER_CONV_WORKSPACE, p->fwd.workspace) : NULL;
     const float one = 1.0f, zero = 0.0f;
-    CUDNN_CHECK(cudnnConvolutionForward(impl->cudnn, &one, p->x, x, p->w, w, p->fwd.conv,
+    CUDNN_CHECK(cudnnConvolutionForward(impl->cudnn, &one, p->x, o.in0, p->w, o.in1, p->fwd.conv,
                                         (cudnnConvolutionFwdAlgo_t)p->fwd.algo, ws, p->fwd.workspace,
-                                        &zero, p->y, y));
+                                        &zero, p->y, o.out));
+    finish(be, p, &o, y, y_count(s));
 }
 
 void cuda_conv2d_backward_data(cbd_backend *be, const cbd_conv_shape *s, const float *dy,
                                const float *w, float *dx) {
     cuda_impl *impl = cuda_of(be);
-    conv_plan *p = plan_get(impl, s);
+    conv_plan *p = plan_get(impl, s, be->conv_bf16);
+    const conv_operands o = operands(be, p, dy, y_count(s), w, w_count(s), CUDA_BUFFER_BF16_B, dx, x_count(s),
+                                     CUDA_BUFFER_BF16_C);
     void *ws = p->bwd_data.workspace
                    ? cuda_buffer(impl, CUDA_BUFFER_CONV_WORKSPACE, p->bwd_data.workspace)
                    : NULL;
     const float one = 1.0f, zero = 0.0f;
-    CUDNN_CHECK(cudnnConvolutionBackwardData(impl->cudnn, &one, p->w, w, p->y, dy, p->bwd_data.conv,
+    CUDNN_CHECK(cudnnConvolutionBackwardData(impl->cudnn, &one, p->w, o.in1, p->y, o.in0, p->bwd_data.conv,
                                              (cudnnConvolutionBwdDataAlgo_t)p->bwd_data.algo, ws,
-                                             p->bwd_data.workspace, &zero, p->x, dx));
+                                             p->bwd_data.workspace, &zero, p->x, o.out));
+    finish(be, p, &o, dx, x_count(s));
 }
 
 void cuda_conv2d_backward_weights(cbd_backend *be, const cbd_conv_shape *s, const float *x,
                                   const float *dy, float *dw) {
     cuda_impl *impl = cuda_of(be);
-    conv_plan *p = plan_get(impl, s);
+    conv_plan *p = plan_get(impl, s, be->conv_bf16);
+    const conv_operands o = operands(be, p, x, x_count(s), dy, y_count(s), CUDA_BUFFER_BF16_C, dw, w_count(s),
+                                     CUDA_BUFFER_BF16_B);
     void *ws = p->bwd_filter.workspace
                    ? cuda_buffer(impl, CUDA_BUFFER_CONV_WORKSPACE, p->bwd_filter.workspace)
                    : NULL;
     const float one = 1.0f, zero = 0.0f;
     /* beta = 0: the op overwrites dw, as the cpu backend does */
-    CUDNN_CHECK(cudnnConvolutionBackwardFilter(impl->cudnn, &one, p->x, x, p->y, dy, p->bwd_filter.conv,
+    CUDNN_CHECK(cudnnConvolutionBackwardFilter(impl->cudnn, &one, p->x, o.in0, p->y, o.in1, p->bwd_filter.conv,
                                                (cudnnConvolutionBwdFilterAlgo_t)p->bwd_filter.algo, ws,
-                                               p->bwd_filter.workspace, &zero, p->w, dw));
+                                               p->bwd_filter.workspace, &zero, p->w, o.out));
+    finish(be, p, &o, dw, w_count(s));
 }

@@ -7,7 +7,10 @@
  * the next is only touched by work queued after the earlier work.
  *
  * Precision: fp32 storage; cuBLAS and cuDNN may use TF32 tensor cores (set
- * NVIDIA_TF32_OVERRIDE=0 in the environment to forbid it for both). */
+ * NVIDIA_TF32_OVERRIDE=0 in the environment to forbid it for both). With
+ * precision = bf16 (be->conv_bf16), convolutions convert their inputs to bf16
+ * copies, run on bf16 tensor cores with fp32 sums, and convert the result
+ * back (conv_cudnn.c). */
 #ifndef CBD_CUDA_BACKEND_H
 #define CBD_CUDA_BACKEND_H
 
@@ -42,10 +45,25 @@ typedef struct {
 enum {
     CUDA_BUFFER_CONV_WORKSPACE, /* cuDNN convolution workspace */
     CUDA_BUFFER_REDUCE,         /* per-row partial results of the losses */
+    CUDA_BUFFER_BF16_A,         /* bf16 convolution operands: x or dy */
+    CUDA_BUFFER_BF16_B,         /*   the weights */
+    CUDA_BUFFER_BF16_C,         /*   the result (y, dx or dw), or dy for the weight gradient */
     CUDA_BUFFER_SLOTS
 };
 
 struct cuda_conv_plan; /* conv_cudnn.c */
+
+/* Uploads go through pinned host buffers taken in turn: the caller's bytes
+ * are copied into one, and the DMA from it is queued on the stream with an
+ * event after it, so upload returns without waiting for queued work (the
+ * next batch's copy overlaps the current step). A buffer is reused once its
+ * event has passed. */
+#define CUDA_STAGING_COUNT 2
+#define CUDA_STAGING_BYTES ((size_t)32 << 20)
+typedef struct {
+    void *host; /* CUDA_STAGING_BYTES of pinned memory */
+    cudaEvent_t copied;
+} cuda_staging;
 
 typedef struct {
     int device;
@@ -57,6 +75,9 @@ typedef struct {
     size_t buffer_bytes[CUDA_BUFFER_SLOTS];
     struct cuda_conv_plan *conv_plans;
     int conv_count, conv_capacity;
+    cuda_staging staging[CUDA_STAGING_COUNT];
+    int staging_next;
+    int staging_state; /* 0 not made yet, 1 ready, -1 refused (uploads then wait for their copy) */
 } cuda_impl;
 
 static inline cuda_impl *cuda_of(cbd_backend *be) { return (cuda_impl *)be->impl; }
@@ -79,6 +100,9 @@ void cuda_conv2d_backward_data(cbd_backend *be, const cbd_conv_shape *s, const f
 void cuda_conv2d_backward_weights(cbd_backend *be, const cbd_conv_shape *s, const float *x,
                                   const float *dy, float *dw);
 void cuda_conv_cache_clear(cuda_impl *impl);
+/* convert_cuda.cu: n values between fp32 and bf16 (y holds n bf16, x n bf16) */
+void cuda_to_bf16(cbd_backend *be, size_t n, const float *x, void *y);
+void cuda_from_bf16(cbd_backend *be, size_t n, const void *x, float *y);
 /* batchnorm_cuda.cu */
 void cuda_batchnorm_forward_train(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
                                   const float *gamma, const float *beta, float *y,

@@ -21,9 +21,10 @@ Last line, for machines: bench: r20_train=R r20_infer=R r50_train=R r50_infer=R
 (R = cbd images/s / PyTorch images/s).
 
 With --device cuda (tools/gpu-check runs it): the same on the GPU, resnet50
-at batch 256, against PyTorch with channels_last in fp32 (TF32 allowed, as
-cbd) and with bf16 autocast; the last line starts `bench-gpu:` and gives the
-ratios to both."""
+at batch 256, cbd in fp32 (TF32 allowed) and with precision = bf16, against
+PyTorch with channels_last in fp32 (TF32 allowed) and with bf16 autocast;
+the last line starts `bench-gpu:` and gives the ratios fp32 to fp32 and bf16
+to bf16."""
 import argparse
 import csv
 import json
@@ -59,18 +60,21 @@ def run_json(cmd, env):
     return json.loads(lines[-1])
 
 
-def model_case(args, env, name, steps, warmup, rounds, batch=0, torch_variants=None):
-    """torch_variants: {label: extra torch_bench.py flags}; default one plain PyTorch run."""
+def model_case(args, env, name, steps, warmup, rounds, batch=0, torch_variants=None, cbd_variants=None):
+    """torch_variants: {label: extra torch_bench.py flags}; default one plain PyTorch run.
+    cbd_variants: {label: extra cbd-bench flags}; default "cbd" with none."""
     torch_variants = torch_variants or {"pytorch": []}
-    engines = ["cbd"] + list(torch_variants)
+    cbd_variants = cbd_variants or {"cbd": []}
+    engines = list(cbd_variants) + list(torch_variants)
     runs = {e: [] for e in engines}
     common = ["--case", name, "--steps", str(steps), "--warmup", str(warmup), "--threads", str(args.threads)]
     if batch:
         common += ["--batch", str(batch)]
     for r in range(rounds):
         for engine in engines if r % 2 == 0 else list(reversed(engines)):
-            if engine == "cbd":
-                cmd = [os.path.join(args.bin, "cbd-bench"), "--device", args.device, "--json"] + common
+            if engine in cbd_variants:
+                cmd = ([os.path.join(args.bin, "cbd-bench"), "--device", args.device, "--json"] + common +
+                       cbd_variants[engine])
             else:
                 cmd = [args.python, TORCH_SCRIPT, "--device", args.device] + common + torch_variants[engine]
             runs[engine].append(run_json(cmd, env))
@@ -87,7 +91,7 @@ def model_case(args, env, name, steps, warmup, rounds, batch=0, torch_variants=N
             "step_mib": max(r["peak_rss_mib"] - r["base_rss_mib"] for r in rs),
             "device_mib": max(r.get("peak_device_mib", 0.0) for r in rs),
         }
-        if engine == "cbd":
+        if engine in cbd_variants:
             result["gflop_per_image"] = rs[0]["forward_gflop_per_image"] * (3 if "train" in name else 1)
     return result
 
@@ -196,6 +200,8 @@ GPU_CASES = [
 ]
 GPU_TORCH = {"PyTorch TF32 channels_last": ["--channels-last"],
              "PyTorch bf16 channels_last": ["--channels-last", "--bf16"]}
+GPU_CBD = {"cbd": [], "cbd bf16": ["--precision", "bf16"]}
+GPU_PAIRS = [("cbd", "PyTorch TF32 channels_last"), ("cbd bf16", "PyTorch bf16 channels_last")]
 
 
 def print_pipeline(p, device):
@@ -264,32 +270,32 @@ def main():
     models = {}
     if args.device == "cpu":
         cases = [(n, t, st, w, 0) for n, t, st, w in MODEL_CASES]
-        variants = {"pytorch": []}
+        variants, cbd_variants = {"pytorch": []}, {"cbd": []}
+        pairs = [("cbd", "pytorch")]
     else:
-        cases, variants = GPU_CASES, GPU_TORCH
+        cases, variants, cbd_variants = GPU_CASES, GPU_TORCH, GPU_CBD
+        pairs = GPU_PAIRS
     for name, title, steps, warmup, batch in cases:
         if args.device == "cuda":  # a GPU of its own is quiet; its time is scarce
             rounds = max(1, args.rounds // 2)
         else:
             rounds = args.rounds if name.startswith("r20") else max(2, args.rounds // 2)
         log(f"bench: {title}: {rounds} round{'s' if rounds != 1 else ''} per engine ...")
-        models[name] = model_case(args, env, name, steps, warmup, rounds, batch, variants)
-    labels = list(variants)
-    head = " | ".join(f"{'PyTorch' if l == 'pytorch' else l} img/s | ratio" for l in labels)
-    print(f"| case | cbd img/s | {head} | cbd GFLOP/s (% of sgemm) | peak MiB cbd / PyTorch | "
+        models[name] = model_case(args, env, name, steps, warmup, rounds, batch, variants, cbd_variants)
+    head = " | ".join(f"{c} img/s | {'PyTorch' if t == 'pytorch' else t} img/s | ratio" for c, t in pairs)
+    print(f"| case | {head} | cbd GFLOP/s (% of sgemm) | peak MiB cbd / PyTorch | "
           f"step MiB cbd / PyTorch | steps each |")
-    print("|---|---:|" + "---:|---:|" * len(labels) + "---:|---:|---:|---:|")
+    print("|---|" + "---:|---:|---:|" * len(pairs) + "---:|---:|---:|---:|")
     for name, title, _, _, _ in cases:
         r = models[name]
         c = r["cbd"]
         gc = c["images_per_s"] * r["gflop_per_image"]
-        cols = " | ".join(f"{r[l]['images_per_s']:.1f} | {c['images_per_s'] / r[l]['images_per_s']:.2f}"
-                          for l in labels)
-        t = r[labels[0]]
+        cols = " | ".join(f"{r[cl]['images_per_s']:.1f} | {r[tl]['images_per_s']:.1f} | "
+                          f"{r[cl]['images_per_s'] / r[tl]['images_per_s']:.2f}" for cl, tl in pairs)
+        t = r[pairs[0][1]]
         mem = (f"{c['peak_rss_mib']:.0f} / {t['peak_rss_mib']:.0f} | {c['step_mib']:.0f} / {t['step_mib']:.0f}"
                if args.device == "cpu" else f"- | - / {t['device_mib']:.0f} (device)")
-        print(f"| {title} | {c['images_per_s']:.1f} | {cols} | {gc:.1f} ({100 * gc / sgemm:.0f}%) | "
-              f"{mem} | {c['steps']} |")
+        print(f"| {title} | {cols} | {gc:.1f} ({100 * gc / sgemm:.0f}%) | {mem} | {c['steps']} |")
     print("GFLOP/s count convolutions and the classifier; a training step counts 3x the forward pass.")
     print("Step MiB: peak resident memory less the process's before the model was made.")
     print()
@@ -303,9 +309,9 @@ def main():
                           for n, _, _, _, _ in cases)
         print(f"bench: {ratios}")
     else:
-        ratios = " ".join(f"{n}_{'tf32' if 'TF32' in l else 'bf16'}="
-                          f"{models[n]['cbd']['images_per_s'] / models[n][l]['images_per_s']:.2f}"
-                          for n, _, _, _, _ in cases for l in labels)
+        ratios = " ".join(f"{n}_{'bf16' if 'bf16' in cl else 'tf32'}="
+                          f"{models[n][cl]['images_per_s'] / models[n][tl]['images_per_s']:.2f}"
+                          for n, _, _, _, _ in cases for cl, tl in pairs)
         print(f"bench-gpu: {ratios}")
 
 
