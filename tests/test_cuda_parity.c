@@ -664,6 +664,8 @@ int main(void) {
     check_batchnorm(8, 16, 8, 8, 1);
     check_batchnorm(3, 5, 7, 7, 0);
     check_batchnorm(64, 4, 16, 16, 1);
+    check_batchnorm(64, 4, 32, 32, 0);   /* 4 chunks of 16 images per channel */
+    check_batchnorm(37, 3, 24, 24, 1);   /* 2 chunks, 29 and 8 images */
     check_maxpool(2, 4, 15, 3, 2, 1);    /* ImageNet stem pool, odd size */
     check_maxpool(2, 4, 16, 3, 2, 1);
     check_maxpool(2, 3, 16, 2, 2, 0);

@@ -1,107 +1,257 @@
-/* Batch normalisation on the GPU, own kernels (mirror nn/cpu/batchnorm_cpu.c,
- * the same arithmetic: float mean, then the variance about it in a second
- * pass, y = gamma / sqrtf(var + eps) * (x - mean) + beta).
+/* Batch normalisation on the GPU, own kernels (mirror nn/cpu/batchnorm_cpu.c:
+ * y = gamma / sqrtf(var + eps) * (x - mean) + beta, the variance biased and
+ * taken about the mean, never as E[x^2] - E[x]^2).
  *
- * Training kernels give each channel to one block, which reduces over N, H, W
- * in a fixed order (reduce_cuda.cuh) with double accumulators, so statistics
- * and parameter gradients have the same bits on every run. Own kernels rather
- * than cuDNN's because cuDNN returns the inverse standard deviation and folds
- * its own running-average rule into the forward call, while the op table
- * keeps the biased batch variance and updates running statistics apart. */
+ * A channel can hold millions of values (N = 256 at 112 x 112), so training
+ * splits each channel into chunks of whole images, a grid of chunks x
+ * channels:
+ *   1. each block sums its chunk (mean and squared deviations about it; in
+ *      backward, the sums of dy and dy * xhat) in a fixed order
+ *      (reduce_cuda.cuh) and writes them to a partials buffer;
+ *   2. one thread per channel combines the chunks in chunk order, in double
+ *      (Chan's pairwise rule for mean and squared deviations);
+ *   3. an elementwise kernel writes y (or dx).
+ * The chunking depends on the shape only, so statistics and parameter
+ * gradients have the same bits on every run and every GPU, and no value is
+ * added with atomics. Own kernels rather than cuDNN's because cuDNN returns
+ * the inverse standard deviation and folds its own running-average rule into
+ * the forward call, while the op table keeps the biased batch variance and
+ * updates running statistics apart. */
 #include "nn/cuda/cuda_backend.h"
 #include "nn/cuda/reduce_cuda.cuh"
 
-/* Threads per channel in the training kernels: channels can hold millions of
- * values (N = 256 at 112 x 112), so blocks are wide. */
-#define BN_THREADS 512
+/* Threads of a chunk block, and about how many values a chunk holds: enough
+ * to keep a block busy, few enough for many blocks per channel. */
+#define BN_THREADS 256
+#define BN_CHUNK_VALUES 16384
 
-/* Element i of channel c, counting over (n, h, w) in memory order. */
-__device__ static size_t bn_index(size_t i, int c, int channels, size_t plane) {
-    const size_t n = i / plane, j = i % plane;
-    return (n * channels + c) * plane + j;
+typedef struct {
+    int images_per_chunk, chunks;
+} bn_chunking;
+
+static bn_chunking bn_chunks(const cbd_shape4 *s) {
+    const size_t plane = (size_t)s->h * s->w;
+    size_t per = plane ? (BN_CHUNK_VALUES + plane - 1) / plane : 1;
+    if (per < 1) per = 1;
+    if (per > (size_t)s->n) per = (size_t)s->n;
+    bn_chunking k;
+    k.images_per_chunk = (int)per;
+    k.chunks = (int)(((size_t)s->n + per - 1) / per);
+    return k;
 }
 
-/* cpu_batchnorm_forward_train: batch statistics (variance biased: divided by
- * the count) and the normalised output, one block per channel. */
-__global__ static void bn_forward_train_kernel(cbd_shape4 s, float eps, const float *x, const float *gamma,
-                                               const float *beta, float *y, float *batch_mean,
-                                               float *batch_var, int relu) {
-    const size_t plane = (size_t)s.h * s.w, count = (size_t)s.n * plane;
-    for (int c = blockIdx.x; c < s.c; c += gridDim.x) {
-        double sum = 0.0;
-        for (size_t i = threadIdx.x; i < count; i += blockDim.x) sum += x[bn_index(i, c, s.c, plane)];
-        const float mean = (float)(block_sum_double(sum) / (double)count);
-        double sq = 0.0;
-        for (size_t i = threadIdx.x; i < count; i += blockDim.x) {
-            const float d = x[bn_index(i, c, s.c, plane)] - mean;
-            sq += (double)d * d;
+/* The channel of element k of an NCHW tensor; 32-bit arithmetic when the
+ * tensor allows it (a 64-bit division costs several times more). */
+template <typename I> __device__ static int bn_channel(I k, I plane, I channels) {
+    return (int)((k / plane) % channels);
+}
+
+/* ---- forward, training ---- */
+
+/* Per (chunk, channel): the chunk's value count, mean and sum of squared
+ * deviations from that mean; partial[(c * chunks + chunk) * 2 + {0, 1}]. */
+__global__ static void bn_chunk_stats_kernel(cbd_shape4 s, int images_per_chunk, const float *x, double *partial) {
+    const int chunk = blockIdx.x, c = blockIdx.y, chunks = gridDim.x;
+    const size_t plane = (size_t)s.h * s.w;
+    const int n0 = chunk * images_per_chunk;
+    const int n1 = n0 + images_per_chunk < s.n ? n0 + images_per_chunk : s.n;
+    const double count = (double)(n1 - n0) * (double)plane;
+    double sum = 0.0;
+    for (int n = n0; n < n1; n++) {
+        const float *row = x + ((size_t)n * s.c + c) * plane;
+        for (size_t j = threadIdx.x; j < plane; j += blockDim.x) sum += row[j];
+    }
+    const double mean = block_sum_double(sum) / count;
+    double m2 = 0.0;
+    for (int n = n0; n < n1; n++) {
+        const float *row = x + ((size_t)n * s.c + c) * plane;
+        for (size_t j = threadIdx.x; j < plane; j += blockDim.x) {
+            const double d = (double)row[j] - mean;
+            m2 += d * d;
         }
-        const float var = (float)(block_sum_double(sq) / (double)count);
-        if (threadIdx.x == 0) {
-            batch_mean[c] = mean;
-            batch_var[c] = var;
-        }
-        const float scale = gamma[c] / sqrtf(var + eps), shift = beta[c];
-        for (size_t i = threadIdx.x; i < count; i += blockDim.x) {
-            const size_t k = bn_index(i, c, s.c, plane);
-            const float v = scale * (x[k] - mean) + shift;
-            y[k] = relu ? fmaxf(v, 0.0f) : v;
-        }
+    }
+    m2 = block_sum_double(m2);
+    if (threadIdx.x == 0) {
+        partial[((size_t)c * chunks + chunk) * 2] = mean;
+        partial[((size_t)c * chunks + chunk) * 2 + 1] = m2;
     }
 }
 
-/* cpu_batchnorm_forward_infer: the same map with given statistics; one
- * thread per element. */
-__global__ static void bn_forward_infer_kernel(cbd_shape4 s, float eps, const float *x, const float *gamma,
-                                               const float *beta, const float *mean, const float *var,
-                                               float *y, int relu) {
-    const size_t plane = (size_t)s.h * s.w, total = (size_t)s.n * s.c * plane;
-    for (size_t k = (size_t)blockIdx.x * blockDim.x + threadIdx.x; k < total;
-         k += (size_t)gridDim.x * blockDim.x) {
-        const int c = (int)((k / plane) % s.c);
+/* One thread per channel: the chunks combined in order (Chan et al.:
+ * mean_ab = mean_a + d * n_b / n_ab, m2_ab = m2_a + m2_b + d^2 n_a n_b / n_ab
+ * with d = mean_b - mean_a), then mean and biased variance as floats. */
+__global__ static void bn_combine_stats_kernel(cbd_shape4 s, bn_chunking k, const double *partial, float *batch_mean,
+                                               float *batch_var) {
+    const size_t plane = (size_t)s.h * s.w;
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < s.c; c += gridDim.x * blockDim.x) {
+        double count = 0.0, mean = 0.0, m2 = 0.0;
+        for (int chunk = 0; chunk < k.chunks; chunk++) {
+            const int n0 = chunk * k.images_per_chunk;
+            const int n1 = n0 + k.images_per_chunk < s.n ? n0 + k.images_per_chunk : s.n;
+            const double nb = (double)(n1 - n0) * (double)plane, n_ab = count + nb;
+            const double mean_b = partial[((size_t)c * k.chunks + chunk) * 2];
+            const double m2_b = partial[((size_t)c * k.chunks + chunk) * 2 + 1];
+            const double d = mean_b - mean;
+            mean += d * nb / n_ab;
+            m2 += m2_b + d * d * count * nb / n_ab;
+            count = n_ab;
+        }
+        batch_mean[c] = (float)mean;
+        batch_var[c] = (float)(m2 / count);
+    }
+}
+
+/* y = gamma / sqrtf(var + eps) * (x - mean) + beta, then max(0, y) when relu;
+ * one thread per element (training with the batch statistics, inference with
+ * the running ones). */
+template <typename I>
+__global__ static void bn_apply_kernel(I total, I plane, I channels, float eps, const float *x, const float *gamma,
+                                       const float *beta, const float *mean, const float *var, float *y, int relu) {
+    for (I k = (I)blockIdx.x * blockDim.x + threadIdx.x; k < total; k += (I)gridDim.x * blockDim.x) {
+        const int c = bn_channel(k, plane, channels);
         const float scale = gamma[c] / sqrtf(var[c] + eps);
         const float v = scale * (x[k] - mean[c]) + beta[c];
         y[k] = relu ? fmaxf(v, 0.0f) : v;
     }
 }
 
+static void bn_apply(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x, const float *gamma,
+                     const float *beta, const float *mean, const float *var, float *y, int relu) {
+    const size_t total = cbd_shape4_count(*s), plane = (size_t)s->h * s->w;
+    if (total == 0) return;
+    if (total <= 0xffffffffu)
+        bn_apply_kernel<unsigned><<<cuda_blocks_for(total), CUDA_THREADS, 0, cuda_stream(be)>>>(
+            (unsigned)total, (unsigned)plane, (unsigned)s->c, eps, x, gamma, beta, mean, var, y, relu);
+    else
+        bn_apply_kernel<size_t><<<cuda_blocks_for(total), CUDA_THREADS, 0, cuda_stream(be)>>>(
+            total, plane, (size_t)s->c, eps, x, gamma, beta, mean, var, y, relu);
+    CUDA_CHECK_LAUNCH();
+}
+
+/* The partials buffer for a chunking: two doubles per chunk and channel. */
+static double *bn_partials(cbd_backend *be, const cbd_shape4 *s, bn_chunking k) {
+    return (double *)cuda_buffer(cuda_of(be), CUDA_BUFFER_REDUCE, (size_t)s->c * k.chunks * 2 * sizeof(double));
+}
+
+static unsigned bn_channel_blocks(int channels) {
+    return (unsigned)((channels + CUDA_THREADS - 1) / CUDA_THREADS);
+}
+
+extern "C" void cuda_batchnorm_forward_train(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
+                                             const float *gamma, const float *beta, float *y,
+                                             float *batch_mean, float *batch_var, int relu) {
+    if (s->c <= 0 || s->n <= 0 || s->h * s->w <= 0) return;
+    const bn_chunking k = bn_chunks(s);
+    if (s->c > 65535) cuda_fail_at(__FILE__, __LINE__, "batch norm over %d channels: the grid allows 65535", s->c);
+    double *partial = bn_partials(be, s, k);
+    bn_chunk_stats_kernel<<<dim3((unsigned)k.chunks, (unsigned)s->c), BN_THREADS, 0, cuda_stream(be)>>>(
+        *s, k.images_per_chunk, x, partial);
+    CUDA_CHECK_LAUNCH();
+    bn_combine_stats_kernel<<<bn_channel_blocks(s->c), CUDA_THREADS, 0, cuda_stream(be)>>>(*s, k, partial,
+                                                                                         batch_mean, batch_var);
+    CUDA_CHECK_LAUNCH();
+    bn_apply(be, s, eps, x, gamma, beta, batch_mean, batch_var, y, relu);
+}
+
+extern "C" void cuda_batchnorm_forward_infer(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
+                                             const float *gamma, const float *beta, const float *mean,
+                                             const float *var, float *y, int relu) {
+    bn_apply(be, s, eps, x, gamma, beta, mean, var, y, relu);
+}
+
+/* ---- backward ---- */
+
 /* cpu_batchnorm_backward: with xhat = (x - mean) / sqrt(var + eps) and M
  * values per channel,
  *   dbeta = sum dy,  dgamma = sum dy * xhat,
  *   dx = gamma / sqrt(var + eps) * (dy - dbeta / M - xhat * dgamma / M).
- * One block per channel: the two sums first, then dx. With relu_y (a ReLU
- * fused into the forward), dy counts only where relu_y > 0. */
+ * With relu_y (a ReLU fused into the forward), dy counts only where
+ * relu_y > 0. */
 __device__ static float bn_masked_dy(const float *dy, const float *relu_y, size_t k) {
     return (!relu_y || relu_y[k] > 0.0f) ? dy[k] : 0.0f;
 }
 
-__global__ static void bn_backward_kernel(cbd_shape4 s, float eps, const float *x, const float *dy,
-                                          const float *relu_y, const float *gamma, const float *batch_mean, const float *batch_var,
-                                          float *dx, float *dgamma, float *dbeta) {
-    const size_t plane = (size_t)s.h * s.w, count = (size_t)s.n * plane;
-    for (int c = blockIdx.x; c < s.c; c += gridDim.x) {
-        const float mean = batch_mean[c], inv_std = 1.0f / sqrtf(batch_var[c] + eps);
-        double sum_dy = 0.0, sum_dy_xhat = 0.0;
-        for (size_t i = threadIdx.x; i < count; i += blockDim.x) {
-            const size_t k = bn_index(i, c, s.c, plane);
-            const float xhat = (x[k] - mean) * inv_std, g = bn_masked_dy(dy, relu_y, k);
+/* Per (chunk, channel): the chunk's sums of dy and dy * xhat. */
+__global__ static void bn_chunk_grad_sums_kernel(cbd_shape4 s, int images_per_chunk, float eps, const float *x,
+                                                 const float *dy, const float *relu_y, const float *batch_mean,
+                                                 const float *batch_var, double *partial) {
+    const int chunk = blockIdx.x, c = blockIdx.y, chunks = gridDim.x;
+    const size_t plane = (size_t)s.h * s.w;
+    const int n0 = chunk * images_per_chunk;
+    const int n1 = n0 + images_per_chunk < s.n ? n0 + images_per_chunk : s.n;
+    const float mean = batch_mean[c], inv_std = 1.0f / sqrtf(batch_var[c] + eps);
+    double sum_dy = 0.0, sum_dy_xhat = 0.0;
+    for (int n = n0; n < n1; n++) {
+        const size_t base = ((size_t)n * s.c + c) * plane;
+        for (size_t j = threadIdx.x; j < plane; j += blockDim.x) {
+            const float xhat = (x[base + j] - mean) * inv_std, g = bn_masked_dy(dy, relu_y, base + j);
             sum_dy += g;
             sum_dy_xhat += (double)g * xhat;
         }
-        const float db = (float)block_sum_double(sum_dy);
-        const float dg = (float)block_sum_double(sum_dy_xhat);
-        if (threadIdx.x == 0) {
-            dbeta[c] = db;
-            dgamma[c] = dg;
-        }
-        const float scale = gamma[c] * inv_std, m = (float)count;
-        for (size_t i = threadIdx.x; i < count; i += blockDim.x) {
-            const size_t k = bn_index(i, c, s.c, plane);
-            const float xhat = (x[k] - mean) * inv_std;
-            dx[k] = scale * (bn_masked_dy(dy, relu_y, k) - db / m - xhat * dg / m);
-        }
+    }
+    sum_dy = block_sum_double(sum_dy);
+    sum_dy_xhat = block_sum_double(sum_dy_xhat);
+    if (threadIdx.x == 0) {
+        partial[((size_t)c * chunks + chunk) * 2] = sum_dy;
+        partial[((size_t)c * chunks + chunk) * 2 + 1] = sum_dy_xhat;
     }
 }
+
+/* One thread per channel: dbeta and dgamma, the chunks added in order. */
+__global__ static void bn_combine_grads_kernel(int channels, int chunks, const double *partial, float *dgamma,
+                                               float *dbeta) {
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < channels; c += gridDim.x * blockDim.x) {
+        double db = 0.0, dg = 0.0;
+        for (int chunk = 0; chunk < chunks; chunk++) {
+            db += partial[((size_t)c * chunks + chunk) * 2];
+            dg += partial[((size_t)c * chunks + chunk) * 2 + 1];
+        }
+        dbeta[c] = (float)db;
+        dgamma[c] = (float)dg;
+    }
+}
+
+template <typename I>
+__global__ static void bn_backward_dx_kernel(I total, I plane, I channels, float count, float eps, const float *x,
+                                             const float *dy, const float *relu_y, const float *gamma,
+                                             const float *batch_mean, const float *batch_var, const float *dgamma,
+                                             const float *dbeta, float *dx) {
+    for (I k = (I)blockIdx.x * blockDim.x + threadIdx.x; k < total; k += (I)gridDim.x * blockDim.x) {
+        const int c = bn_channel(k, plane, channels);
+        const float inv_std = 1.0f / sqrtf(batch_var[c] + eps);
+        const float xhat = (x[k] - batch_mean[c]) * inv_std;
+        dx[k] = gamma[c] * inv_std * (bn_masked_dy(dy, relu_y, k) - dbeta[c] / count - xhat * dgamma[c] / count);
+    }
+}
+
+extern "C" void cuda_batchnorm_backward(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
+                                        const float *dy, const float *relu_y, const float *gamma,
+                                        const float *batch_mean, const float *batch_var, float *dx,
+                                        float *dgamma, float *dbeta) {
+    if (s->c <= 0 || s->n <= 0 || s->h * s->w <= 0) return;
+    const bn_chunking k = bn_chunks(s);
+    if (s->c > 65535) cuda_fail_at(__FILE__, __LINE__, "batch norm over %d channels: the grid allows 65535", s->c);
+    double *partial = bn_partials(be, s, k);
+    bn_chunk_grad_sums_kernel<<<dim3((unsigned)k.chunks, (unsigned)s->c), BN_THREADS, 0, cuda_stream(be)>>>(
+        *s, k.images_per_chunk, eps, x, dy, relu_y, batch_mean, batch_var, partial);
+    CUDA_CHECK_LAUNCH();
+    bn_combine_grads_kernel<<<bn_channel_blocks(s->c), CUDA_THREADS, 0, cuda_stream(be)>>>(s->c, k.chunks, partial,
+                                                                                         dgamma, dbeta);
+    CUDA_CHECK_LAUNCH();
+    const size_t total = cbd_shape4_count(*s), plane = (size_t)s->h * s->w;
+    const float count = (float)((size_t)s->n * plane);
+    if (total <= 0xffffffffu)
+        bn_backward_dx_kernel<unsigned><<<cuda_blocks_for(total), CUDA_THREADS, 0, cuda_stream(be)>>>(
+            (unsigned)total, (unsigned)plane, (unsigned)s->c, count, eps, x, dy, relu_y, gamma, batch_mean,
+            batch_var, dgamma, dbeta, dx);
+    else
+        bn_backward_dx_kernel<size_t><<<cuda_blocks_for(total), CUDA_THREADS, 0, cuda_stream(be)>>>(
+            total, plane, (size_t)s->c, count, eps, x, dy, relu_y, gamma, batch_mean, batch_var, dgamma, dbeta,
+            dx);
+    CUDA_CHECK_LAUNCH();
+}
+
+/* ---- running statistics ---- */
 
 /* cpu_batchnorm_update_running: one thread per channel. */
 __global__ static void bn_update_running_kernel(int channels, float unbias, float momentum,
@@ -111,33 +261,6 @@ __global__ static void bn_update_running_kernel(int channels, float unbias, floa
         running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * batch_mean[c];
         running_var[c] = (1.0f - momentum) * running_var[c] + momentum * unbias * batch_var[c];
     }
-}
-
-extern "C" void cuda_batchnorm_forward_train(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
-                                             const float *gamma, const float *beta, float *y,
-                                             float *batch_mean, float *batch_var, int relu) {
-    if (s->c <= 0) return;
-    bn_forward_train_kernel<<<cuda_blocks_for_rows((size_t)s->c), BN_THREADS, 0, cuda_stream(be)>>>(
-        *s, eps, x, gamma, beta, y, batch_mean, batch_var, relu);
-    CUDA_CHECK_LAUNCH();
-}
-
-extern "C" void cuda_batchnorm_forward_infer(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
-                                             const float *gamma, const float *beta, const float *mean,
-                                             const float *var, float *y, int relu) {
-    bn_forward_infer_kernel<<<cuda_blocks_for(cbd_shape4_count(*s)), CUDA_THREADS, 0, cuda_stream(be)>>>(
-        *s, eps, x, gamma, beta, mean, var, y, relu);
-    CUDA_CHECK_LAUNCH();
-}
-
-extern "C" void cuda_batchnorm_backward(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
-                                        const float *dy, const float *relu_y, const float *gamma,
-                                        const float *batch_mean, const float *batch_var, float *dx,
-                                        float *dgamma, float *dbeta) {
-    if (s->c <= 0) return;
-    bn_backward_kernel<<<cuda_blocks_for_rows((size_t)s->c), BN_THREADS, 0, cuda_stream(be)>>>(
-        *s, eps, x, dy, relu_y, gamma, batch_mean, batch_var, dx, dgamma, dbeta);
-    CUDA_CHECK_LAUNCH();
 }
 
 extern "C" void cuda_batchnorm_update_running(cbd_backend *be, int channels, size_t count, float momentum,
