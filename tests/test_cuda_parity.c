@@ -168,29 +168,22 @@ static void check_conv(int n, int in_c, int in_hw, int out_c, int kernel, int st
     float *x = random_floats(nx, 1.0f), *w = random_floats(nw, 0.1f), *dy = random_floats(ny, 1.0f);
     float *y = host_floats(3 * ny), *dx = host_floats(3 * nx), *dw = host_floats(3 * nw);
     run_conv(cpu, &s, x, w, dy, y, dx, dw);
-    run_conv(gpu, &s, x, w, dy, y + ny, dx + nx, dw + nw);
-    run_conv(gpu, &s, x, w, dy, y + 2 * ny, dx + 2 * nx, dw + 2 * nw);
-    char name[128];
-    snprintf(name, sizeof name, "conv2d_forward %dx%d s%d p%d %dch@%d", kernel, kernel, stride, pad, in_c, in_hw);
-    compare(name, y + ny, y + 2 * ny, y, ny, TOL_TF32);
-    snprintf(name, sizeof name, "conv2d_backward_data %dx%d s%d p%d %dch@%d", kernel, kernel, stride, pad, in_c,
-             in_hw);
-    compare(name, dx + nx, dx + 2 * nx, dx, nx, TOL_TF32);
-    snprintf(name, sizeof name, "conv2d_backward_weights %dx%d s%d p%d %dch@%d", kernel, kernel, stride, pad,
-             in_c, in_hw);
-    compare(name, dw + nw, dw + 2 * nw, dw, nw, TOL_TF32);
-
-    run_conv(gpu_bf16, &s, x, w, dy, y + ny, dx + nx, dw + nw);
-    run_conv(gpu_bf16, &s, x, w, dy, y + 2 * ny, dx + 2 * nx, dw + 2 * nw);
-    snprintf(name, sizeof name, "bf16 conv2d_forward %dx%d s%d p%d %dch@%d", kernel, kernel, stride, pad, in_c,
-             in_hw);
-    compare(name, y + ny, y + 2 * ny, y, ny, TOL_BF16);
-    snprintf(name, sizeof name, "bf16 conv2d_backward_data %dx%d s%d p%d %dch@%d", kernel, kernel, stride, pad,
-             in_c, in_hw);
-    compare(name, dx + nx, dx + 2 * nx, dx, nx, TOL_BF16);
-    snprintf(name, sizeof name, "bf16 conv2d_backward_weights %dx%d s%d p%d %dch@%d", kernel, kernel, stride,
-             pad, in_c, in_hw);
-    compare(name, dw + nw, dw + 2 * nw, dw, nw, TOL_BF16);
+    /* the fp32 (TF32) backend, then the bf16 one */
+    cbd_backend *const backends[2] = {gpu, gpu_bf16};
+    const double tolerance[2] = {TOL_TF32, TOL_BF16};
+    for (int b = 0; b < 2; b++) {
+        run_conv(backends[b], &s, x, w, dy, y + ny, dx + nx, dw + nw);
+        run_conv(backends[b], &s, x, w, dy, y + 2 * ny, dx + 2 * nx, dw + 2 * nw);
+        const char *direction[3] = {"forward", "backward_data", "backward_weights"};
+        float *const out[3] = {y, dx, dw};
+        const size_t count[3] = {ny, nx, nw};
+        for (int d = 0; d < 3; d++) {
+            char name[128];
+            snprintf(name, sizeof name, "%sconv2d_%s %dx%d s%d p%d %dch@%d", b ? "bf16 " : "", direction[d], kernel,
+                     kernel, stride, pad, in_c, in_hw);
+            compare(name, out[d] + count[d], out[d] + 2 * count[d], out[d], count[d], tolerance[b]);
+        }
+    }
     free(x), free(w), free(dy), free(y), free(dx), free(dw);
 }
 

@@ -40,6 +40,25 @@ static bn_chunking bn_chunks(const cbd_shape4 *s) {
     return k;
 }
 
+/* The images [n0, n1) of chunk `chunk`. */
+__device__ static void bn_chunk_images(int chunk, int images_per_chunk, int n, int *n0, int *n1) {
+    *n0 = chunk * images_per_chunk;
+    *n1 = *n0 + images_per_chunk < n ? *n0 + images_per_chunk : n;
+}
+
+/* partial holds two doubles per (channel, chunk), chunks of a channel together. */
+__device__ static double *bn_partial_pair(double *partial, int c, int chunks, int chunk) {
+    return partial + ((size_t)c * chunks + chunk) * 2;
+}
+
+/* In a chunk kernel (grid chunks x channels): thread 0 stores the chunk's two sums. */
+__device__ static void bn_store_pair(double *partial, int c, int chunk, double first, double second) {
+    if (threadIdx.x != 0) return;
+    double *pair = bn_partial_pair(partial, c, gridDim.x, chunk);
+    pair[0] = first;
+    pair[1] = second;
+}
+
 /* The channel of element k of an NCHW tensor; 32-bit arithmetic when the
  * tensor allows it (a 64-bit division costs several times more). */
 template <typename I> __device__ static int bn_channel(I k, I plane, I channels) {
@@ -51,10 +70,10 @@ template <typename I> __device__ static int bn_channel(I k, I plane, I channels)
 /* Per (chunk, channel): the chunk's value count, mean and sum of squared
  * deviations from that mean; partial[(c * chunks + chunk) * 2 + {0, 1}]. */
 __global__ static void bn_chunk_stats_kernel(cbd_shape4 s, int images_per_chunk, const float *x, double *partial) {
-    const int chunk = blockIdx.x, c = blockIdx.y, chunks = gridDim.x;
+    const int chunk = blockIdx.x, c = blockIdx.y;
     const size_t plane = (size_t)s.h * s.w;
-    const int n0 = chunk * images_per_chunk;
-    const int n1 = n0 + images_per_chunk < s.n ? n0 + images_per_chunk : s.n;
+    int n0, n1;
+    bn_chunk_images(chunk, images_per_chunk, s.n, &n0, &n1);
     const double count = (double)(n1 - n0) * (double)plane;
     double sum = 0.0;
     for (int n = n0; n < n1; n++) {
@@ -71,10 +90,7 @@ __global__ static void bn_chunk_stats_kernel(cbd_shape4 s, int images_per_chunk,
         }
     }
     m2 = block_sum_double(m2);
-    if (threadIdx.x == 0) {
-        partial[((size_t)c * chunks + chunk) * 2] = mean;
-        partial[((size_t)c * chunks + chunk) * 2 + 1] = m2;
-    }
+    bn_store_pair(partial, c, chunk, mean, m2);
 }
 
 /* One thread per channel: the chunks combined in order (Chan et al.:
@@ -86,14 +102,13 @@ __global__ static void bn_combine_stats_kernel(cbd_shape4 s, bn_chunking k, cons
     for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < s.c; c += gridDim.x * blockDim.x) {
         double count = 0.0, mean = 0.0, m2 = 0.0;
         for (int chunk = 0; chunk < k.chunks; chunk++) {
-            const int n0 = chunk * k.images_per_chunk;
-            const int n1 = n0 + k.images_per_chunk < s.n ? n0 + k.images_per_chunk : s.n;
+            int n0, n1;
+            bn_chunk_images(chunk, k.images_per_chunk, s.n, &n0, &n1);
             const double nb = (double)(n1 - n0) * (double)plane, n_ab = count + nb;
-            const double mean_b = partial[((size_t)c * k.chunks + chunk) * 2];
-            const double m2_b = partial[((size_t)c * k.chunks + chunk) * 2 + 1];
-            const double d = mean_b - mean;
+            const double *pair = bn_partial_pair((double *)partial, c, k.chunks, chunk);
+            const double d = pair[0] - mean;
             mean += d * nb / n_ab;
-            m2 += m2_b + d * d * count * nb / n_ab;
+            m2 += pair[1] + d * d * count * nb / n_ab;
             count = n_ab;
         }
         batch_mean[c] = (float)mean;
@@ -175,10 +190,10 @@ __device__ static float bn_masked_dy(const float *dy, const float *relu_y, size_
 __global__ static void bn_chunk_grad_sums_kernel(cbd_shape4 s, int images_per_chunk, float eps, const float *x,
                                                  const float *dy, const float *relu_y, const float *batch_mean,
                                                  const float *batch_var, double *partial) {
-    const int chunk = blockIdx.x, c = blockIdx.y, chunks = gridDim.x;
+    const int chunk = blockIdx.x, c = blockIdx.y;
     const size_t plane = (size_t)s.h * s.w;
-    const int n0 = chunk * images_per_chunk;
-    const int n1 = n0 + images_per_chunk < s.n ? n0 + images_per_chunk : s.n;
+    int n0, n1;
+    bn_chunk_images(chunk, images_per_chunk, s.n, &n0, &n1);
     const float mean = batch_mean[c], inv_std = 1.0f / sqrtf(batch_var[c] + eps);
     double sum_dy = 0.0, sum_dy_xhat = 0.0;
     for (int n = n0; n < n1; n++) {
@@ -191,10 +206,7 @@ __global__ static void bn_chunk_grad_sums_kernel(cbd_shape4 s, int images_per_ch
     }
     sum_dy = block_sum_double(sum_dy);
     sum_dy_xhat = block_sum_double(sum_dy_xhat);
-    if (threadIdx.x == 0) {
-        partial[((size_t)c * chunks + chunk) * 2] = sum_dy;
-        partial[((size_t)c * chunks + chunk) * 2 + 1] = sum_dy_xhat;
-    }
+    bn_store_pair(partial, c, chunk, sum_dy, sum_dy_xhat);
 }
 
 /* One thread per channel: dbeta and dgamma, the chunks added in order. */
@@ -203,8 +215,9 @@ __global__ static void bn_combine_grads_kernel(int channels, int chunks, const d
     for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < channels; c += gridDim.x * blockDim.x) {
         double db = 0.0, dg = 0.0;
         for (int chunk = 0; chunk < chunks; chunk++) {
-            db += partial[((size_t)c * chunks + chunk) * 2];
-            dg += partial[((size_t)c * chunks + chunk) * 2 + 1];
+            const double *pair = bn_partial_pair((double *)partial, c, chunks, chunk);
+            db += pair[0];
+            dg += pair[1];
         }
         dbeta[c] = (float)db;
         dgamma[c] = (float)dg;
