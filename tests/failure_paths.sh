@@ -7,7 +7,10 @@
 #   - two runs writing one output (a make -j mistake): the second refuses
 #     (exit 2, naming the first's pid), the first finishes unharmed;
 #   - a loss that becomes NaN or Inf: exit 1, a message naming the step and
-#     the loss terms, the last good resume checkpoint kept.
+#     the loss terms, the last good resume checkpoint kept;
+#   - on a machine without a GPU: device = cuda stops at start with one line
+#     (exit 2) and writes no checkpoint; device = auto with precision = bf16 is
+#     refused the same way (auto picked the cpu).
 # usage: failure_paths.sh BIN_DIR WORK_DIR
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 BIN_DIR WORK_DIR" >&2; exit 2; }
@@ -148,4 +151,21 @@ expect_exit 1 "diverging loss" "$bin/cbd-train-teacher" --config "$work/nan2.ini
 expect_message "diverging loss" "loss is .*nan at epoch [0-9]*, step [0-9]* (cross-entropy part .*, distillation part"
 [ ! -e "$work/nan2/teachers/t1.ckpt.h5" ] || fail "diverging loss: a final checkpoint was written"
 echo "failure_paths: diverging loss: ok ($(grep -o 'loss is.*' "$work/err" | head -c 100)...)"
+
+# ---- no GPU -------------------------------------------------------------------
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+    echo "failure_paths: no GPU: skipped (this machine has one)"
+else
+    write_ini "$work/cuda.ini" "$work/cuda" 1
+    sed -i 's/^seed = 2$/seed = 2\ndevice = cuda/' "$work/cuda.ini"
+    expect_exit 2 "device = cuda without a GPU" "$bin/cbd-train-teacher" --config "$work/cuda.ini" --teacher t1 --quiet
+    expect_message "device = cuda without a GPU" "\[experiment\] device = cuda: "
+    [ "$(wc -l <"$work/err")" -eq 1 ] || fail "device = cuda without a GPU: more than one line: $(cat "$work/err")"
+    [ ! -e "$work/cuda/teachers/t1.ckpt.h5" ] || fail "device = cuda without a GPU: a checkpoint was written"
+    sed -i 's/^device = cuda$/device = auto\nprecision = bf16/' "$work/cuda.ini"
+    expect_exit 2 "precision = bf16 on auto without a GPU" "$bin/cbd-train-teacher" --config "$work/cuda.ini" \
+        --teacher t1 --quiet
+    expect_message "precision = bf16 on auto without a GPU" "\[experiment\] precision = bf16: bf16 needs the cuda backend"
+    echo "failure_paths: no GPU: ok ($(head -c 100 "$work/err")...)"
+fi
 echo "failure_paths: ok"
