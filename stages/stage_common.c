@@ -31,14 +31,25 @@ cbd_dataset *cbd_stage_open_dataset(const cbd_config *cfg, const char *which, co
     return ds;
 }
 
-cbd_backend *cbd_stage_create_backend(const cbd_config *cfg) {
-    char err[512];
-    cbd_backend *be = cbd_backend_create(cbd_config_device_name(cfg), err, sizeof err);
-    if (!be) cbd_fail(CBD_EXIT_USAGE, "[experiment] device = %s: %s", cbd_config_device_name(cfg), err);
-    if (cbd_backend_set_precision(be, cbd_config_precision_name(cfg), err, sizeof err) != 0) {
-        cbd_backend_destroy(be);
-        cbd_fail(CBD_EXIT_USAGE, "[experiment] precision = %s: %s", cbd_config_precision_name(cfg), err);
+cbd_backend *cbd_stage_backend(const char *device, const char *precision, char *err, size_t err_len) {
+    char why[512];
+    cbd_backend *be = cbd_backend_create(device, why, sizeof why);
+    if (!be) {
+        snprintf(err, err_len, "[experiment] device = %s: %s", device, why);
+        return NULL;
     }
+    if (cbd_backend_set_precision(be, precision, why, sizeof why) != 0) {
+        cbd_backend_destroy(be);
+        snprintf(err, err_len, "[experiment] precision = %s: %s", precision, why);
+        return NULL;
+    }
+    return be;
+}
+
+cbd_backend *cbd_stage_create_backend(const cbd_config *cfg) {
+    char err[640];
+    cbd_backend *be = cbd_stage_backend(cbd_config_device_name(cfg), cbd_config_precision_name(cfg), err, sizeof err);
+    if (!be) cbd_fail(CBD_EXIT_USAGE, "%s", err);
     return be;
 }
 

@@ -15,14 +15,16 @@
  * without error. Exits with a clear message on failure. */
 cbd_dataset *cbd_stage_open_dataset(const cbd_config *cfg, const char *which, const char *path,
                                     int classes);
-/* Model settings for `arch` ("" = [model] arch) and the dataset's classes. */
-/* The backend of [experiment] device and precision; exits with a usage error
- * (naming the key) when it cannot be made. */
+/* The backend of an [experiment] device and precision (INI spellings), or
+ * NULL with why in err, naming the key at fault. */
+cbd_backend *cbd_stage_backend(const char *device, const char *precision, char *err, size_t err_len);
+/* The same for cfg; exits with a usage error when it cannot be made. */
 cbd_backend *cbd_stage_create_backend(const cbd_config *cfg);
 /* A training digest with [experiment] precision folded in: unchanged for
  * fp32 (so digests of earlier runs still match), another for bf16, whose
  * weights differ (switching precision retrains). */
 uint64_t cbd_stage_digest_with_precision(const cbd_config *cfg, uint64_t digest);
+/* Model settings for `arch` ("" = [model] arch) and the dataset's classes. */
 void cbd_stage_model_config(const cbd_config *cfg, const char *arch, int classes, cbd_model_config *out);
 /* Training views (standard, or with colour augmentation) and evaluation views. */
 void cbd_stage_train_views(const cbd_config *cfg, int color, cbd_augment_config *out);

@@ -13,6 +13,7 @@
 #include "stages/loader.h"
 #include "stages/metrics.h"
 #include "stages/progress.h"
+#include "stages/stage_common.h"
 #include "store/checkpoint.h"
 #include "store/fsutil.h"
 
@@ -177,13 +178,9 @@ int cbd_evaluate_accuracy(cbd_model *m, const cbd_dataset *ds, const cbd_augment
 static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *start_epoch) {
     const cbd_train_job *job = r->job;
     char err[1024];
-    r->be = cbd_backend_create(job->device, err, sizeof err);
+    r->be = cbd_stage_backend(job->device, job->precision[0] ? job->precision : "fp32", err, sizeof err);
     if (!r->be) {
-        cbd_log("cbd: error: [experiment] device = %s: %s", job->device, err);
-        return CBD_EXIT_USAGE;
-    }
-    if (cbd_backend_set_precision(r->be, job->precision[0] ? job->precision : "fp32", err, sizeof err) != 0) {
-        cbd_log("cbd: error: [experiment] precision = %s: %s", job->precision, err);
+        cbd_log("cbd: error: %s", err);
         return CBD_EXIT_USAGE;
     }
     if (cbd_model_create(&r->model, r->be, &job->model, err, sizeof err) != 0) {
