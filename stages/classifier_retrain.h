@@ -15,7 +15,7 @@
 #ifndef CBD_CLASSIFIER_RETRAIN_H
 #define CBD_CLASSIFIER_RETRAIN_H
 
-#include "stages/config.h"
+#include "experiment/config.h"
 #include "store/checkpoint.h"
 #include "store/dataset.h"
 

@@ -18,10 +18,10 @@
 
 #include "nn/log.h"
 #include "nn/threads.h"
-#include "stages/config.h"
+#include "experiment/config.h"
 #include "stages/stage_args.h"
-#include "stages/loader.h"
-#include "stages/progress.h"
+#include "views/loader.h"
+#include "training/progress.h"
 #include "stages/stage_common.h"
 #include "store/checkpoint.h"
 #include "store/digest.h"

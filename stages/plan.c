@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "nn/log.h"
-#include "stages/config.h"
+#include "experiment/config.h"
 #include "stages/stage_args.h"
 #include "store/fsutil.h"
 

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "stages/config.h"
+#include "experiment/config.h"
 
 #define CBD_STAGE_MAX_OVERRIDES 64
 #define CBD_STAGE_MAX_MODELS 16

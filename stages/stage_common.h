@@ -7,8 +7,8 @@
 #include <stdint.h>
 
 #include "nn/model.h"
-#include "stages/augment.h"
-#include "stages/config.h"
+#include "views/augment.h"
+#include "experiment/config.h"
 #include "store/dataset.h"
 
 /* Opens cfg->data.<which> ("train", "val" or "test"); NULL path gives NULL

@@ -31,10 +31,10 @@
 #include "nn/losses/losses.h"
 #include "nn/threads.h"
 #include "stages/classifier_retrain.h"
-#include "stages/config.h"
+#include "experiment/config.h"
 #include "stages/stage_args.h"
 #include "stages/stage_common.h"
-#include "stages/trainer.h"
+#include "training/trainer.h"
 #include "store/checkpoint.h"
 #include "store/digest.h"
 #include "store/feature_prefetch.h"
@@ -445,8 +445,7 @@ int main(int argc, char **argv) {
     job.workers = cfg.data.workers;
     job.on_bad_image = cfg.data.on_bad_image;
     job.checkpoint_every = cfg.train.checkpoint_every;
-    snprintf(job.device, sizeof job.device, "%s", cbd_config_device_name(&cfg));
-    snprintf(job.precision, sizeof job.precision, "%s", cbd_config_precision_name(&cfg));
+    job.backend = cbd_stage_create_backend(&cfg);
     job.quiet = quiet;
     job.hooks = (cbd_train_hooks){.ctx = &ctx, .begin = student_begin, .assign_views = student_assign_views,
                                   .begin_epoch = student_begin_epoch, .loss = student_loss, .end = student_end};
@@ -463,6 +462,7 @@ int main(int argc, char **argv) {
                 what, (unsigned long long)cfg.student.seed);
     }
     rc = cbd_train_run(&job, train, val, test, resume);
+    cbd_backend_destroy(job.backend);
     student_close(&ctx, train, val, test);
     return rc;
 }

@@ -13,10 +13,10 @@
 
 #include "nn/log.h"
 #include "nn/threads.h"
-#include "stages/config.h"
+#include "experiment/config.h"
 #include "stages/stage_args.h"
 #include "stages/stage_common.h"
-#include "stages/trainer.h"
+#include "training/trainer.h"
 #include "store/checkpoint.h"
 #include "store/digest.h"
 #include "store/fsutil.h"
@@ -139,11 +139,11 @@ int main(int argc, char **argv) {
     job.workers = cfg.data.workers;
     job.on_bad_image = cfg.data.on_bad_image;
     job.checkpoint_every = cfg.train.checkpoint_every;
-    snprintf(job.device, sizeof job.device, "%s", cbd_config_device_name(&cfg));
-    snprintf(job.precision, sizeof job.precision, "%s", cbd_config_precision_name(&cfg));
+    job.backend = cbd_stage_create_backend(&cfg);
     job.quiet = quiet;
 
     rc = cbd_train_run(&job, train, val, test, resume);
+    cbd_backend_destroy(job.backend);
     cbd_dataset_close(train);
     if (val) cbd_dataset_close(val);
     if (test) cbd_dataset_close(test);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "nn/log.h"
-#include "stages/augment.h"
+#include "views/augment.h"
 #include "tests/test_util.h"
 
 static cbd_image make_image(int w, int h, int c) {

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "stages/config.h"
+#include "experiment/config.h"
 #include "store/digest.h"
 #include "tests/test_util.h"
 

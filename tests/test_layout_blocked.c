@@ -215,8 +215,12 @@ static void network_case(const char *arch, int in_c, int hw, int batch) {
     double worst_loss = 0.0;
     for (int s = 0; s < STEPS; s++) worst_loss = fmax(worst_loss, fabs(loss[0][s] - loss[1][s]) / loss[0][s]);
     const double worst_weight = vec_diff(f[0].m.params.values, f[1].m.params.values, f[0].m.params.total);
-    CHECK(worst_loss < 1e-4, "%s: losses differ by %.3g (relative)", arch, worst_loss);
-    CHECK(worst_weight < 1e-3, "%s: weights after %d steps differ by %.3g (relative to the largest)", arch,
+    /* Later steps compound the rounding of sums taken in another order: on a
+     * CPU without AVX-512, oneDNN's AVX2 kernels reorder the blocked tensors
+     * and resnet18's loss after 4 steps differs by 8e-4, its weights by 2e-3
+     * (with AVX-512: below 1e-4 and 1e-3). A wrong op gives O(1) differences. */
+    CHECK(worst_loss < 5e-3, "%s: losses differ by %.3g (relative)", arch, worst_loss);
+    CHECK(worst_weight < 1e-2, "%s: weights after %d steps differ by %.3g (relative to the largest)", arch,
           STEPS, worst_weight);
     printf("  %s: %d steps, loss %.5f -> %.5f; plain vs blocked: gradients %.2g, loss %.2g, weights %.2g\n",
            arch, STEPS, loss[0][0], loss[0][STEPS - 1], worst_grad, worst_loss, worst_weight);

@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "stages/loader.h"
-#include "stages/sampler.h"
+#include "views/loader.h"
+#include "views/sampler.h"
 #include "store/jpeg.h"
 #include "tests/test_util.h"
 

@@ -4,7 +4,7 @@
  * draw counters of the student's view contract. */
 #include <string.h>
 
-#include "stages/sampler.h"
+#include "views/sampler.h"
 #include "tests/test_util.h"
 
 #define CLASSES 11 /* class 10 has no images */

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "nn/threads.h"
-#include "stages/config.h"
-#include "stages/loader.h"
-#include "stages/sampler.h"
+#include "experiment/config.h"
+#include "views/loader.h"
+#include "views/sampler.h"
 #include "stages/stage_common.h"
 #include "store/checkpoint.h"
 #include "store/feature_store.h"

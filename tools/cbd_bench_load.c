@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "nn/log.h"
-#include "stages/loader.h"
-#include "stages/progress.h"
+#include "views/loader.h"
+#include "training/progress.h"
 
 static void usage(FILE *out) {
     fprintf(out,

@@ -12,8 +12,8 @@
 #include <time.h>
 
 #include "nn/log.h"
-#include "stages/progress.h"
-#include "stages/sampler.h"
+#include "training/progress.h"
+#include "views/sampler.h"
 #include "store/feature_prefetch.h"
 #include "store/feature_store.h"
 

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "nn/log.h"
-#include "stages/config.h"
+#include "experiment/config.h"
 #include "store/fsutil.h"
 #include "tools/cli.h"
 #include "tools/sweep_models.h"

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "stages/config.h"
+#include "experiment/config.h"
 #include "tools/sweep_spec.h"
 
 typedef struct {

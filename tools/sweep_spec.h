@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stages/config.h" /* CBD_NAME_MAX, CBD_MAX_STUDENTS */
+#include "experiment/config.h" /* CBD_NAME_MAX, CBD_MAX_STUDENTS */
 
 #define SWEEP_MAX_AXES 8
 #define SWEEP_MAX_VALUES CBD_MAX_STUDENTS /* every grid point and seed is one [student.NAME] */

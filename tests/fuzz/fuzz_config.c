@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stages/config.h"
+#include "experiment/config.h"
 #include "tests/fuzz/fuzz_util.h"
 
 #define MAX_OVERRIDES 8

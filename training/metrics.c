@@ -1,4 +1,4 @@
-#include "stages/metrics.h"
+#include "training/metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "stages/augment.h"
+#include "views/augment.h"
 
 #include <math.h>
 #include <stdarg.h>

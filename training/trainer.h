@@ -13,9 +13,9 @@
 
 #include "nn/model.h"
 #include "nn/optim/sgd.h"
-#include "stages/augment.h"
-#include "stages/loader.h"
-#include "stages/sampler.h"
+#include "views/augment.h"
+#include "views/loader.h"
+#include "views/sampler.h"
 #include "store/dataset.h"
 
 /* Parts of one step's loss, for the metrics. */
@@ -60,8 +60,7 @@ typedef struct {
     cbd_bad_image_policy on_bad_image;
     int checkpoint_every;
     uint64_t config_digest;   /* recorded in checkpoints; a resume must match it */
-    char device[16];
-    char precision[8]; /* fp32 or bf16 (convolutions) */
+    cbd_backend *backend;     /* the stage's, where the model runs (not destroyed here) */
     int quiet;
     cbd_train_hooks hooks;
     char final_path[4200], resume_path[4200], metrics_path[4200], log_path[4200];

@@ -1,4 +1,4 @@
-#include "stages/sampler.h"
+#include "views/sampler.h"
 
 #include <math.h>
 #include <stdio.h>

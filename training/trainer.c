@@ -1,4 +1,4 @@
-#include "stages/trainer.h"
+#include "training/trainer.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -10,10 +10,9 @@
 #include "nn/log.h"
 #include "nn/losses/losses.h"
 #include "nn/optim/lr_schedule.h"
-#include "stages/loader.h"
-#include "stages/metrics.h"
-#include "stages/progress.h"
-#include "stages/stage_common.h"
+#include "views/loader.h"
+#include "training/metrics.h"
+#include "training/progress.h"
 #include "store/checkpoint.h"
 #include "store/fsutil.h"
 
@@ -62,7 +61,6 @@ static void run_free(run_state *r) {
         if (r->labels) r->be->ops.release(r->be, r->labels);
     }
     if (r->model_ready) cbd_model_free(&r->model);
-    if (r->be) cbd_backend_destroy(r->be);
     free(r->logits);
     free(r->order);
     free(r->views);
@@ -178,11 +176,7 @@ int cbd_evaluate_accuracy(cbd_model *m, const cbd_dataset *ds, const cbd_augment
 static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *start_epoch) {
     const cbd_train_job *job = r->job;
     char err[1024];
-    r->be = cbd_stage_backend(job->device, job->precision[0] ? job->precision : "fp32", err, sizeof err);
-    if (!r->be) {
-        cbd_log("cbd: error: %s", err);
-        return CBD_EXIT_USAGE;
-    }
+    r->be = job->backend;
     if (cbd_model_create(&r->model, r->be, &job->model, err, sizeof err) != 0) {
         cbd_log("cbd: error: %s", err);
         return CBD_EXIT_USAGE;

@@ -1,4 +1,4 @@
-/* The experiment configuration: an INI file (schema in stages/config_schema.h,
+/* The experiment configuration: an INI file (schema in experiment/config_schema.h,
  * documented in ini/README.md), command-line overrides, validation and
  * resolution of the computed defaults.
  *
@@ -22,8 +22,8 @@
 typedef enum { CBD_DEVICE_CPU, CBD_DEVICE_CUDA, CBD_DEVICE_AUTO } cbd_device;
 typedef enum { CBD_PRECISION_FP32, CBD_PRECISION_BF16 } cbd_precision;
 typedef enum { CBD_TEACHER_STANDARD, CBD_TEACHER_AUGMENT } cbd_teacher_kind;
-/* Also defined, identically and under the same guards, by stages/augment.h
- * and stages/sampler.h, so that those headers stand alone. */
+/* Also defined, identically and under the same guards, by views/augment.h
+ * and views/sampler.h, so that those headers stand alone. */
 #ifndef CBD_CROP_KIND_DEFINED
 #define CBD_CROP_KIND_DEFINED
 typedef enum { CBD_CROP_PAD_RANDOM = 0, CBD_CROP_RANDOM_RESIZED = 1, CBD_CROP_NONE = 2 } cbd_crop_kind;
@@ -59,7 +59,24 @@ extern const char *const cbd_student_method_names[]; /* train finetune crt lws t
 extern const char *const cbd_head_kind_names[];      /* cosine linear */
 extern const char *const cbd_bad_image_policy_names[]; /* fail skip */
 
-#include "stages/config_schema.h"
+/* The outputs a key can decide (the READERS column of the schema). */
+typedef enum {
+    CBD_READ_TEACHER = 1u << 0,     /* every teacher: teachers/NAME.ckpt.h5 */
+    CBD_READ_AUG_TEACHER = 1u << 1, /* teachers of kind = augment */
+    CBD_READ_DUMP = 1u << 2,        /* every feature store: features/NAME.h5 */
+    CBD_READ_TRAIN = 1u << 3,       /* models of method = train */
+    CBD_READ_FINETUNE = 1u << 4,    /* method = finetune */
+    CBD_READ_HEAD = 1u << 5,        /* method = crt and lws: a head trained on stored features */
+    CBD_READ_TAU = 1u << 6,         /* method = tau_norm */
+    CBD_READ_ENSEMBLE = 1u << 7,    /* method = ensemble (its evaluation) */
+    CBD_READ_EVAL = 1u << 8,        /* every evaluation: eval/NAME.json */
+    CBD_READ_REPORT = 1u << 9       /* the comparison table: report.md */
+} cbd_reader;
+#define CBD_READER_COUNT 10
+/* INI-style names of the readers, indexed by bit: "teacher", "augment teacher", ... */
+extern const char *const cbd_reader_names[CBD_READER_COUNT];
+
+#include "experiment/config_schema.h"
 
 typedef struct {
     char name[CBD_NAME_MAX]; /* NAME of [teacher.NAME] */

@@ -1,4 +1,4 @@
-#include "stages/loader.h"
+#include "views/loader.h"
 
 #include <pthread.h>
 #include <stdio.h>

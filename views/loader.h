@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stages/augment.h"
+#include "views/augment.h"
 #include "store/dataset.h"
 #include "store/image.h"
 

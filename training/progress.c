@@ -1,4 +1,4 @@
-#include "stages/progress.h"
+#include "training/progress.h"
 
 #include <string.h>
 #include <time.h>
