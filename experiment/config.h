@@ -113,10 +113,6 @@ int cbd_config_load(cbd_config *cfg, const char *path, const char *const *overri
 int cbd_config_load_model(cbd_config *cfg, const char *path, const char *const *overrides, int n_overrides,
                           const char *name, char *err, size_t err_len);
 
-/* Where a student model's outputs go: "<output_dir>/student" for [student],
- * "<output_dir>/students/NAME" for [student.NAME] (+ ".ckpt.h5", ".log", ...). */
-void cbd_config_student_stem(const cbd_config *cfg, char *out, size_t len);
-
 /* The teacher named `name`, or NULL. */
 const cbd_teacher_config *cbd_config_teacher(const cbd_config *cfg, const char *name);
 

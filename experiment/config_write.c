@@ -16,13 +16,6 @@ const cbd_teacher_config *cbd_config_teacher(const cbd_config *cfg, const char *
     return NULL;
 }
 
-void cbd_config_student_stem(const cbd_config *cfg, char *out, size_t len) {
-    const int n = strcmp(cfg->student_name, "student")
-                      ? snprintf(out, len, "%s/students/%s", cfg->experiment.output_dir, cfg->student_name)
-                      : snprintf(out, len, "%s/student", cfg->experiment.output_dir);
-    if (n < 0 || (size_t)n >= len) CBD_PANIC("output path too long: %s", cfg->experiment.output_dir);
-}
-
 const char *cbd_config_device_name(const cbd_config *cfg) { return cbd_device_names[cfg->experiment.device]; }
 
 const char *cbd_config_precision_name(const cbd_config *cfg) {

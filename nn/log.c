@@ -4,21 +4,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+static FILE *mirror;
+
+void cbd_log_mirror(FILE *f) { mirror = f; }
+
+/* prefix + message + newline on stderr and the mirror. */
+static void emit(const char *prefix, const char *fmt, va_list ap) {
+    va_list copy;
+    va_copy(copy, ap);
+    fputs(prefix, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    if (mirror) {
+        fputs(prefix, mirror);
+        vfprintf(mirror, fmt, copy);
+        fputc('\n', mirror);
+        fflush(mirror);
+    }
+    va_end(copy);
+}
+
 void cbd_log(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    emit("", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void cbd_warn(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("cbd: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    emit("cbd: warning: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 /* Sanitizer builds (make test-asan) check for leaks when a program ends
@@ -52,10 +69,8 @@ void cbd_exit(int code) {
 void cbd_fail(int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("cbd: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    emit("cbd: error: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     cbd_exit(code);
 }
 

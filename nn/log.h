@@ -4,12 +4,17 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Exit codes shared by every executable. */
 enum { CBD_EXIT_OK = 0, CBD_EXIT_FAILURE = 1, CBD_EXIT_USAGE = 2 };
 
+/* Lines on stderr. cbd_log, cbd_warn and cbd_fail also go to the mirror
+ * file when one is set (a run's log), so that its errors are in it too. */
 void cbd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cbd_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Sets (NULL: clears) the file that messages are copied to. */
+void cbd_log_mirror(FILE *f);
 /* Prints "cbd: error: ..." and exits with `code`. */
 _Noreturn void cbd_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* exit(code); a non-zero code marks the exit as a failure (see log.c: leak checks). */

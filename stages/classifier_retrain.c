@@ -17,8 +17,12 @@
 #include "training/metrics.h"
 #include "views/sampler.h"
 #include "stages/stage_common.h"
-#include "store/digest.h"
+#include "stages/stage_inputs.h"
+#include "store/checkpoint.h"
 #include "store/feature_store.h"
+#include "store/fsutil.h"
+#include "training/interrupt.h"
+#include "training/run_files.h"
 
 #define METRICS_HEADER "epoch,step,lr,loss,train_acc,rows_per_s,seconds"
 
@@ -46,26 +50,11 @@ static void say(FILE *log, int quiet, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (!quiet) cbd_log("%s", line);
+    if (!quiet) fprintf(stderr, "%s\n", line);
     if (log) {
         fprintf(log, "%s\n", line);
         fflush(log);
     }
-}
-
-static uint64_t job_digest(const cbd_classifier_job *job, uint64_t teacher_digest) {
-    const cbd_config *cfg = job->cfg;
-    char text[2048];
-    snprintf(text, sizeof text,
-             "classifier %s from %016llx weights %016llx data %016llx epochs %d bs %d lr %g final %g warmup %d "
-             "mom %g wd %g nest %d dnb %d sampling %d seed %llu views %d view seed %llu power %g\n",
-             cbd_student_method_names[cfg->student.method], (unsigned long long)job->teacher_meta.config_digest,
-             (unsigned long long)teacher_digest, (unsigned long long)cbd_dataset_digest(job->train),
-             cfg->student.epochs, cfg->train.batch_size, cfg->student.lr, cfg->train.lr_final,
-             cfg->train.warmup_epochs, cfg->train.momentum, cfg->train.weight_decay, cfg->train.nesterov,
-             cfg->train.decay_norm_and_bias, (int)cfg->student.sampling, (unsigned long long)cfg->student.seed,
-             cfg->student.views, (unsigned long long)cfg->experiment.seed, cfg->student.norm_power);
-    return cbd_fnv1a64(text, strlen(text));
 }
 
 /* tau-normalisation: w_c / |w_c|^p, bias dropped. */
@@ -106,7 +95,7 @@ static void install_head(cbd_model *m, const head_state *h, cbd_student_method m
 
 /* Trains the head on stored features. Returns the steps taken, or -1. */
 static int64_t train_head(const cbd_classifier_job *job, cbd_backend *be, cbd_model *teacher, head_state *h,
-                          cbd_feature_store *store, FILE *log, char *err, size_t err_len) {
+                          cbd_feature_store *store, FILE *log, cbd_metrics *metrics, char *err, size_t err_len) {
     const cbd_config *cfg = job->cfg;
     const cbd_student_method method = cfg->student.method;
     const int classes = teacher->cfg.classes, d = cbd_model_feature_dim(teacher), bs = cfg->train.batch_size;
@@ -152,8 +141,6 @@ static int64_t train_head(const cbd_classifier_job *job, cbd_backend *be, cbd_mo
           *dz = cbd_malloc((size_t)bs * classes * sizeof(float)),
           *base = cbd_malloc((size_t)bs * classes * sizeof(float));
     int *y = cbd_malloc((size_t)bs * sizeof(int));
-    cbd_metrics metrics;
-    cbd_metrics_init(&metrics, job->metrics_path, METRICS_HEADER);
     int64_t step = 0;
     int failed = 0;
     for (int epoch = 0; epoch < cfg->student.epochs && !failed; epoch++) {
@@ -213,10 +200,9 @@ static int64_t train_head(const cbd_classifier_job *job, cbd_backend *be, cbd_mo
         char row[512];
         snprintf(row, sizeof row, "%d,%lld,%.6g,%.6f,%.6f,%.1f,%.3f", epoch + 1, (long long)step, rate,
                  loss_sum / steps_per_epoch, correct / rows, rows / fmax(seconds, 1e-9), seconds);
-        cbd_metrics_add(&metrics, row);
-        if (cbd_metrics_write(&metrics, err, err_len) != 0) failed = 1;
+        cbd_metrics_add(metrics, row);
+        if (cbd_metrics_write(metrics, err, err_len) != 0) failed = 1;
     }
-    cbd_metrics_free(&metrics);
     free(order);
     free(views);
     free(counters);
@@ -229,23 +215,42 @@ static int64_t train_head(const cbd_classifier_job *job, cbd_backend *be, cbd_mo
     return failed ? -1 : step;
 }
 
-int cbd_classifier_run(const cbd_classifier_job *job, const char *config_copy) {
+int cbd_classifier_run(const cbd_classifier_job *job) {
     const cbd_config *cfg = job->cfg;
     const cbd_student_method method = cfg->student.method;
     CBD_ASSERT(method == CBD_METHOD_CRT || method == CBD_METHOD_LWS || method == CBD_METHOD_TAU_NORM, "method %d",
                (int)method);
-    char err[2048];
-    cbd_model_config mc;
-    cbd_checkpoint_meta_to_config(&job->teacher_meta, &mc);
+    char err[8400];
     const int classes = cbd_dataset_classes(job->train);
-    if (mc.classes != classes)
-        cbd_fail(CBD_EXIT_USAGE, "%s has %d classes, the training data %d", job->teacher_path, mc.classes, classes);
+    cbd_stage_teacher from;
+    cbd_stage_read_teacher(cfg, cfg->student.from, job->data, classes, &from);
+    cbd_model_config mc;
+    cbd_checkpoint_meta_to_config(&from.meta, &mc);
     if (method != CBD_METHOD_CRT && mc.head != CBD_HEAD_LINEAR)
-        cbd_fail(CBD_EXIT_USAGE, "%s: %s rescales linear classifier rows, and this model's head is %s",
-                 job->teacher_path, cbd_student_method_names[method], cbd_head_kind_names[mc.head]);
+        cbd_fail(CBD_EXIT_USAGE, "%s: %s rescales linear classifier rows, and this model's head is %s", from.path,
+                 cbd_student_method_names[method], cbd_head_kind_names[mc.head]);
     if (mc.projection_dim)
-        cbd_fail(CBD_EXIT_USAGE, "%s has a projection h: %s needs a plain stage-1 model", job->teacher_path,
+        cbd_fail(CBD_EXIT_USAGE, "%s has a projection h: %s needs a plain stage-1 model", from.path,
                  cbd_student_method_names[method]);
+
+    cbd_output_digest digest;
+    cbd_output_digest_begin(&digest, cfg, CBD_OUTPUT_MODEL, NULL, job->data);
+    cbd_output_digest_add(&digest, "from weights", from.weights);
+    cbd_feature_store *store = NULL;
+    if (method != CBD_METHOD_TAU_NORM) {
+        store = cbd_stage_open_store(cfg, cfg->student.from, job->train, job->data, from.weights,
+                                     (int64_t)cfg->features.memory_cap_mb << 20, 0);
+        cbd_output_digest_add(&digest, "store from", cbd_feature_store_spec_of(store)->dump_digest);
+    }
+    const uint64_t config_digest = cbd_output_digest_end(&digest);
+    cbd_output_digest_free(&digest);
+    const int epochs = method == CBD_METHOD_TAU_NORM ? 0 : cfg->student.epochs;
+    int resume = 0;
+    if (cbd_stage_check_outputs(&job->files, config_digest, epochs, job->force, &resume, job->quiet,
+                                cfg->student_name) >= 0) {
+        if (store) cbd_feature_store_close(store);
+        return CBD_EXIT_OK;
+    }
 
     /* The cpu whatever [experiment] device says: a head on stored features is
      * one small GEMM per step, and this file reads and writes the parameter
@@ -256,44 +261,23 @@ int cbd_classifier_run(const cbd_classifier_job *job, const char *config_copy) {
     if (!be) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
     cbd_model teacher;
     if (cbd_model_create(&teacher, be, &mc, err, sizeof err) != 0 ||
-        cbd_checkpoint_load(job->teacher_path, &mc, &teacher.params, NULL, err, sizeof err) != 0)
+        cbd_checkpoint_load(from.path, &mc, &teacher.params, NULL, err, sizeof err) != 0)
         cbd_fail(CBD_EXIT_USAGE, "%s", err);
-    const uint64_t teacher_digest = cbd_stage_params_digest(&teacher);
+    if (store && cbd_feature_store_spec_of(store)->d != cbd_model_feature_dim(&teacher))
+        cbd_fail(CBD_EXIT_USAGE, "%s holds %d-dimensional features, %s's backbone gives %d",
+                 cbd_feature_store_path(store), cbd_feature_store_spec_of(store)->d, from.path,
+                 cbd_model_feature_dim(&teacher));
 
-    cbd_feature_store *store = NULL;
-    if (method != CBD_METHOD_TAU_NORM) {
-        cbd_feature_store_expect expect = {.n = cbd_dataset_count(job->train), .classes = classes,
-                                           .views = cfg->features.views, .labels = cbd_dataset_labels(job->train),
-                                           .manifest_digest = cbd_dataset_digest(job->train)};
-        store = cbd_feature_store_open(job->store_path, &expect, (int64_t)cfg->features.memory_cap_mb << 20, err,
-                                       sizeof err);
-        if (!store)
-            cbd_fail(CBD_EXIT_USAGE, "%s (dump the features of teacher %s first: cbd-dump-features)", err,
-                     cfg->student.from);
-        const cbd_feature_store_spec *spec = cbd_feature_store_spec_of(store);
-        if (spec->teacher_checkpoint_digest != teacher_digest)
-            cbd_fail(CBD_EXIT_USAGE, "%s was not dumped from %s (the teacher's weights differ): dump it again",
-                     job->store_path, job->teacher_path);
-        if (spec->d != cbd_model_feature_dim(&teacher))
-            cbd_fail(CBD_EXIT_USAGE, "%s holds %d-dimensional features, %s's backbone gives %d", job->store_path,
-                     spec->d, job->teacher_path, cbd_model_feature_dim(&teacher));
-    }
-    const uint64_t digest = job_digest(job, teacher_digest);
-    const int epochs = method == CBD_METHOD_TAU_NORM ? 0 : cfg->student.epochs;
-    char resume_path[4300];
-    snprintf(resume_path, sizeof resume_path, "%s.no-resume", job->final_path);
-    int resume = 0;
-    if (cbd_stage_check_outputs(job->final_path, resume_path, digest, epochs, job->force, &resume, job->quiet,
-                                cfg->student_name) >= 0) {
-        if (store) cbd_feature_store_close(store);
-        cbd_model_free(&teacher);
-        cbd_backend_destroy(be);
-        return CBD_EXIT_OK;
-    }
-    cbd_stage_make_parent(job->final_path);
-    cbd_stage_write_config(cfg, config_copy);
-    FILE *log = fopen(job->log_path, "a");
-    if (!log) cbd_warn("cannot open log %s; logging to the terminal only", job->log_path);
+    /* the run's texts, beside the files of the finished model until it is written */
+    char *config_text = cbd_stage_config_text(cfg);
+    if (cbd_write_file_atomic(job->files.run_config, config_text, strlen(config_text), err, sizeof err) != 0)
+        cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+    FILE *log = fopen(job->files.run_log, "w");
+    if (!log) cbd_warn("cannot open log %s; logging to the terminal only", job->files.run_log);
+    cbd_log_mirror(log);
+    cbd_metrics metrics;
+    cbd_metrics_init(&metrics, job->files.run_metrics, METRICS_HEADER);
+    cbd_interrupt_say("%s while training its classifier; running it again starts over", cfg->student_name);
     say(log, job->quiet, "%s: %s on teacher %s (%s head, %s)", cfg->student_name, cbd_student_method_names[method],
         cfg->student.from, cbd_head_kind_names[mc.head],
         method == CBD_METHOD_TAU_NORM ? "no training" : "stored features");
@@ -305,7 +289,7 @@ int cbd_classifier_run(const cbd_classifier_job *job, const char *config_copy) {
     if (method == CBD_METHOD_TAU_NORM) {
         tau_normalise(&teacher, cfg->student.norm_power);
     } else {
-        steps = train_head(job, be, &teacher, &head, store, log, err, sizeof err);
+        steps = train_head(job, be, &teacher, &head, store, log, &metrics, err, sizeof err);
         if (steps < 0) {
             cbd_log("cbd: error: %s", err);
             rc = CBD_EXIT_FAILURE;
@@ -323,14 +307,37 @@ int cbd_classifier_run(const cbd_classifier_job *job, const char *config_copy) {
         meta.epoch = epochs;
         meta.step = steps;
         meta.seed = cfg->student.seed;
-        meta.config_digest = digest;
-        if (cbd_checkpoint_save(job->final_path, &teacher.params, &meta, err, sizeof err) != 0) {
+        meta.config_digest = config_digest;
+        meta.input_size = from.meta.input_size;
+        memcpy(meta.input_mean, from.meta.input_mean, sizeof meta.input_mean);
+        memcpy(meta.input_std, from.meta.input_std, sizeof meta.input_std);
+        if (log) fflush(log);
+        char *log_text = cbd_read_file(job->files.run_log, NULL, err, sizeof err);
+        char *metrics_text = cbd_metrics_text(&metrics, NULL);
+        meta.run_config = config_text;
+        meta.run_metrics = metrics_text;
+        meta.run_log = log_text ? log_text : "";
+        const int saved = cbd_checkpoint_save(job->files.checkpoint, &teacher.params, &meta, err, sizeof err);
+        free(log_text);
+        free(metrics_text);
+        cbd_log_mirror(NULL);
+        if (log) fclose(log);
+        log = NULL;
+        if (saved != 0) {
             cbd_log("cbd: error: %s", err);
             rc = CBD_EXIT_FAILURE;
+        } else if (cbd_run_files_publish(&job->files, err, sizeof err) != 0) {
+            cbd_log("cbd: error: %s wrote %s, then: %s (a rerun writes them)", cfg->student_name,
+                    job->files.checkpoint, err);
+            rc = CBD_EXIT_FAILURE;
         } else {
-            say(log, job->quiet, "%s: wrote %s", cfg->student_name, job->final_path);
+            log = fopen(job->files.log, "a");
+            say(log, job->quiet, "%s: wrote %s", cfg->student_name, job->files.checkpoint);
         }
     }
+    cbd_log_mirror(NULL);
+    cbd_metrics_free(&metrics);
+    free(config_text);
     cbd_model_free(&teacher);
     cbd_backend_destroy(be);
     if (store) cbd_feature_store_close(store);

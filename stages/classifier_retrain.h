@@ -16,21 +16,21 @@
 #define CBD_CLASSIFIER_RETRAIN_H
 
 #include "experiment/config.h"
-#include "store/checkpoint.h"
+#include "experiment/output_digest.h"
+#include "experiment/run_layout.h"
 #include "store/dataset.h"
 
 typedef struct {
     const cbd_config *cfg; /* cfg->student: method, from, epochs, lr, sampling, seed, views, norm_power */
     const cbd_dataset *train;
-    char teacher_path[4200];
-    cbd_checkpoint_meta teacher_meta;
-    char store_path[4200]; /* the teacher's feature store (crt, lws) */
-    char final_path[4200], metrics_path[4200], log_path[4200];
+    const cbd_data_digests *data; /* of train */
+    cbd_run_files files;          /* the model's checkpoint and the texts beside it */
     int force, quiet;
 } cbd_classifier_job;
 
-/* Runs the job and writes its checkpoint (and the resolved configuration to
- * config_copy). Up to date (same digest) unless force. Returns an exit code. */
-int cbd_classifier_run(const cbd_classifier_job *job, const char *config_copy);
+/* Runs the job and writes its checkpoint, with the run's texts beside it
+ * (training/run_files.h). Up to date (same digest) unless force. Returns an
+ * exit code. */
+int cbd_classifier_run(const cbd_classifier_job *job);
 
 #endif

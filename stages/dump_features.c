@@ -23,10 +23,12 @@
 #include "views/loader.h"
 #include "training/progress.h"
 #include "stages/stage_common.h"
+#include "experiment/run_layout.h"
+#include "stages/stage_inputs.h"
 #include "store/checkpoint.h"
-#include "store/digest.h"
 #include "store/feature_store.h"
 #include "store/fsutil.h"
+#include "training/interrupt.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -40,11 +42,8 @@ static void usage(FILE *out) {
             "exit status: 0 done or up to date, 1 failure, 2 bad usage, configuration or input file\n");
 }
 
-/* Digest of a loaded teacher: every value of its parameter table (weights
- * and batch norm statistics, not the optimizer state), so the same teacher
- * trained twice gives the same digest whatever its file's bytes. */
-
-/* The store at `path` holds exactly what this run would write. */
+/* The store at `path` holds exactly what this run would write: the same
+ * dump digest (every setting and input that decides the content) and shape. */
 static int store_up_to_date(const char *path, const cbd_feature_store_spec *want, const int32_t *labels) {
     if (!cbd_file_exists(path)) return 0;
     cbd_feature_store_expect expect = {.n = want->n, .d = want->d, .classes = want->classes,
@@ -54,7 +53,8 @@ static int store_up_to_date(const char *path, const cbd_feature_store_spec *want
     cbd_feature_store *fs = cbd_feature_store_open(path, &expect, 0, err, sizeof err);
     if (!fs) return 0;
     const cbd_feature_store_spec *have = cbd_feature_store_spec_of(fs);
-    int same = have->dtype == want->dtype && have->has_logits == want->has_logits &&
+    int same = have->dump_digest == want->dump_digest && have->dtype == want->dtype &&
+               have->has_logits == want->has_logits &&
                have->teacher_checkpoint_digest == want->teacher_checkpoint_digest &&
                have->experiment_seed == want->experiment_seed &&
                strcmp(have->augmentation, want->augmentation) == 0 && strcmp(have->teacher, want->teacher) == 0;
@@ -136,27 +136,19 @@ int main(int argc, char **argv) {
     if (!t) cbd_fail(CBD_EXIT_USAGE, "%s has no [teacher.%s]", config_path, teacher_name);
     cbd_threads_set(cfg.experiment.threads);
 
-    char teachers[4200], folder[4200], name[160], ckpt_path[4200], store_path[4200];
-    cbd_stage_path(teachers, sizeof teachers, cfg.experiment.output_dir, "teachers");
-    snprintf(name, sizeof name, "%s.ckpt.h5", t->name);
-    cbd_stage_path(ckpt_path, sizeof ckpt_path, teachers, name);
-    if (!cbd_file_exists(ckpt_path))
-        cbd_fail(CBD_EXIT_USAGE, "%s does not exist: train the teacher first (cbd-train-teacher --config %s "
-                                 "--teacher %s)", ckpt_path, config_path, t->name);
-    cbd_stage_path(folder, sizeof folder, cfg.experiment.output_dir, "features");
-    if (cbd_mkdir_p(folder, err, sizeof err) != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
-    snprintf(name, sizeof name, "%s.h5", t->name);
-    cbd_stage_path(store_path, sizeof store_path, folder, name);
+    char store_path[CBD_RUN_PATH_MAX];
+    cbd_layout_store(store_path, sizeof store_path, cfg.experiment.output_dir, t->name);
+    cbd_stage_make_parent(store_path);
 
     cbd_dataset *train = cbd_stage_open_dataset(&cfg, "train", cfg.data.train, cfg.data.classes);
     const int64_t n = cbd_dataset_count(train);
     const int classes = cbd_dataset_classes(train);
-
-    cbd_checkpoint_meta meta;
-    if (cbd_checkpoint_read_meta(ckpt_path, &meta, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
-    if (meta.classes != classes || meta.in_channels != cfg.data.channels)
-        cbd_fail(CBD_EXIT_USAGE, "%s has %d classes and %d input channels; the training data has %d and %d",
-                 ckpt_path, meta.classes, meta.in_channels, classes, cfg.data.channels);
+    cbd_data_digests data;
+    cbd_stage_data_digests(&cfg, train, NULL, &data);
+    cbd_stage_teacher teacher;
+    cbd_stage_read_teacher(&cfg, t->name, &data, classes, &teacher);
+    const cbd_checkpoint_meta meta = teacher.meta;
+    const char *ckpt_path = teacher.path;
     cbd_model_config model_cfg;
     cbd_checkpoint_meta_to_config(&meta, &model_cfg);
     cbd_augment_config views, center;
@@ -181,7 +173,8 @@ int main(int argc, char **argv) {
     if (cbd_checkpoint_load(ckpt_path, &model_cfg, &model.params, NULL, err, sizeof err) != 0)
         cbd_fail(CBD_EXIT_USAGE, "%s", err);
     spec.d = cbd_model_feature_dim(&model);
-    spec.teacher_checkpoint_digest = cbd_stage_params_digest(&model);
+    spec.teacher_checkpoint_digest = teacher.weights;
+    spec.dump_digest = cbd_stage_store_digest(&cfg, t->name, &data, teacher.weights);
 
     cbd_stage_lock_output(store_path);
     if (!force && store_up_to_date(store_path, &spec, cbd_dataset_labels(train))) {
@@ -240,6 +233,10 @@ int main(int argc, char **argv) {
     int rc = CBD_EXIT_OK;
     for (int s = 0; s < spec.views && rc == CBD_EXIT_OK; s++) {
         if (cbd_feature_writer_view_done(writer, s)) continue;
+        int done = 0;
+        for (int v = 0; v < spec.views; v++) done += cbd_feature_writer_view_done(writer, v);
+        cbd_interrupt_say("features of teacher %s in view %d of %d (%d done); run cbd-dump-features again to "
+                          "continue from the views done", t->name, s + 1, spec.views, done);
         st.loader = loader;
         st.views = &views;
         rc = dump_view(&st, n, s, order, view_ids);

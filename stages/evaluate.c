@@ -26,8 +26,13 @@
 #include "views/loader.h"
 #include "training/progress.h"
 #include "stages/stage_common.h"
+#include "experiment/output_digest.h"
+#include "experiment/run_layout.h"
+#include "stages/stage_inputs.h"
 #include "store/checkpoint.h"
 #include "store/fsutil.h"
+
+#include <utime.h>
 
 #define NAME_MAX_LEN 127
 #define EVAL_FORMAT "cbd-eval"
@@ -45,6 +50,7 @@ static void usage(FILE *out) {
             "  --ncm              also the nearest-class-mean accuracy of the pooled features\n"
             "                     (class means of the training set's center views, cosine)\n"
             "  --set S.KEY=VALUE  override a config value (repeatable), e.g. --set eval.batch_size=64\n"
+            "  --force            evaluate again even if the outputs are up to date\n"
             "  --quiet            no progress output (the summary table is still printed)\n"
             "  --help             this text\n"
             "writes <output_dir>/eval/NAME.json, NAME.csv, NAME.md and NAME.confusion.csv and prints\n"
@@ -234,6 +240,7 @@ static void add_split_rows(void *ctx, const int32_t *labels, int n, const float 
 typedef struct {
     const char *name, *model_path, *config_path, *experiment, *split, *split_path;
     const cbd_checkpoint_meta *meta;
+    uint64_t eval_digest; /* what decided this evaluation (experiment/output_digest.h) */
     const cbd_dataset *train;
     const int64_t *train_counts;
     int many_threshold, few_threshold;
@@ -356,7 +363,7 @@ static void write_json(text *t, const report *r) {
               r->meta->classes, r->meta->in_channels, cbd_head_kind_names[r->meta->head],
               (long long)r->meta->epoch, (long long)r->meta->step, (unsigned long long)r->meta->seed,
               (unsigned long long)r->meta->config_digest);
-    tx_printf(t, "  \"config\": ");
+    tx_printf(t, "  \"eval_digest\": \"%016llx\",\n  \"config\": ", (unsigned long long)r->eval_digest);
     tx_json_string(t, r->config_path);
     tx_printf(t, ",\n  \"experiment\": ");
     tx_json_string(t, r->experiment);
@@ -416,10 +423,9 @@ static void write_json(text *t, const report *r) {
     tx_printf(t, "  ]\n}\n");
 }
 
-static int write_text(const char *folder, const char *name, const char *suffix, text *t) {
-    char file[300], path[4400], err[4600];
-    snprintf(file, sizeof file, "%s%s", name, suffix);
-    cbd_stage_path(path, sizeof path, folder, file);
+static int write_text(const char *stem, const char *suffix, text *t) {
+    char path[CBD_RUN_PATH_MAX], err[CBD_RUN_PATH_MAX + 512];
+    cbd_layout_join(path, sizeof path, stem, suffix);
     const int rc = cbd_write_file_atomic(path, t->p ? t->p : "", t->len, err, sizeof err);
     if (rc != 0) cbd_log("cbd: error: %s", err);
     free(t->p);
@@ -436,6 +442,48 @@ static int valid_name(const char *s) {
               *c == '-' || *c == '.'))
             return 0;
     return 1;
+}
+
+/* The digest a finished evaluation recorded in STEM.json, or 0. */
+static uint64_t recorded_digest(const char *json_path) {
+    char err[256];
+    char *text = cbd_read_file(json_path, NULL, err, sizeof err);
+    if (!text) return 0;
+    const char *key = "\"eval_digest\": \"";
+    const char *at = strstr(text, key);
+    uint64_t digest = 0;
+    if (at) digest = strtoull(at + strlen(key), NULL, 16);
+    free(text);
+    return digest;
+}
+
+/* The summary table of STEM.md (its first table), for an evaluation that is up to date. */
+static void print_recorded_summary(const char *md_path) {
+    char err[256];
+    char *text = cbd_read_file(md_path, NULL, err, sizeof err);
+    if (!text) return;
+    const char *at = strstr(text, "| model |");
+    if (at) {
+        const char *end = strstr(at, "\n\n");
+        fwrite(at, 1, end ? (size_t)(end - at) + 1 : strlen(at), stdout);
+        fflush(stdout);
+    }
+    free(text);
+}
+
+/* A model trained on other inputs than this evaluation makes is refused. */
+static void check_input(const char *path, const cbd_checkpoint_meta *m, const cbd_augment_config *views) {
+    if (m->input_size <= 0) return; /* not recorded (an earlier version wrote the file) */
+    int same = m->input_size == views->out_size;
+    for (int c = 0; c < m->in_channels && c < 3; c++)
+        same = same && m->input_mean[c] == views->mean[c] && m->input_std[c] == views->std[c];
+    if (same) return;
+    cbd_fail(CBD_EXIT_USAGE,
+             "%s was trained on %dx%d inputs with mean %g and std %g (first channel); this evaluation makes "
+             "%dx%d inputs with mean %g and std %g: evaluate with the [data] image_size, mean and std it was "
+             "trained with",
+             path, m->input_size, m->input_size, (double)m->input_mean[0], (double)m->input_std[0], views->out_size,
+             views->out_size, (double)views->mean[0], (double)views->std[0]);
 }
 
 /* "runs/x/teachers/t1.ckpt.h5" -> "t1". */
@@ -455,7 +503,9 @@ static void default_name(const char *model_path, char *out, size_t len) {
 
 int main(int argc, char **argv) {
     cbd_stage_args args;
-    cbd_stage_parse_args(argc, argv, CBD_ARG_MODEL | CBD_ARG_NAME | CBD_ARG_SPLIT | CBD_ARG_NCM | CBD_ARG_QUIET, CBD_ARG_MODEL, usage, &args);
+    cbd_stage_parse_args(argc, argv,
+                         CBD_ARG_MODEL | CBD_ARG_NAME | CBD_ARG_SPLIT | CBD_ARG_NCM | CBD_ARG_QUIET | CBD_ARG_FORCE,
+                         CBD_ARG_MODEL, usage, &args);
     const char *config_path = args.config, *model_arg = args.model, *name_arg = args.name;
     const char *split = args.split ? args.split : "test";
     const int use_ncm = args.ncm, quiet = args.quiet;
@@ -502,30 +552,57 @@ int main(int argc, char **argv) {
     const int classes = cbd_dataset_classes(train);
     cbd_dataset *data = cbd_stage_open_dataset(&cfg, split, split_path, classes);
 
-    cbd_backend *be = cbd_stage_create_backend(&cfg);
+    cbd_augment_config views;
+    cbd_stage_eval_views(&cfg, &views);
     cbd_checkpoint_meta meta; /* the first model's */
-    cbd_model *models = cbd_calloc((size_t)n_models, sizeof *models);
+    cbd_data_digests digests;
+    cbd_stage_data_digests(&cfg, train, data, &digests);
+    cbd_output_digest decided;
+    cbd_output_digest_begin(&decided, &cfg, CBD_OUTPUT_EVAL, NULL, &digests);
+    cbd_output_digest_line(&decided, "option split = %s", split);
+    cbd_output_digest_line(&decided, "option ncm = %d", use_ncm);
     for (int k = 0; k < n_models; k++) {
         cbd_checkpoint_meta mk;
         if (cbd_checkpoint_read_meta(args.models[k], &mk, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
         if (mk.classes != classes || mk.in_channels != cfg.data.channels)
             cbd_fail(CBD_EXIT_USAGE, "%s has %d classes and %d input channels; the data of %s has %d and %d",
                      args.models[k], mk.classes, mk.in_channels, config_path, classes, cfg.data.channels);
+        check_input(args.models[k], &mk, &views);
         if (k == 0) meta = mk;
+        uint64_t weights;
+        if (cbd_checkpoint_weights_digest(args.models[k], &weights, err, sizeof err) != 0)
+            cbd_fail(CBD_EXIT_USAGE, "%s", err);
+        cbd_output_digest_add(&decided, "model weights", weights);
+    }
+    const uint64_t eval_digest = cbd_output_digest_end(&decided);
+    cbd_output_digest_free(&decided);
+
+    char stem[CBD_RUN_PATH_MAX], json_path[CBD_RUN_PATH_MAX], md_path[CBD_RUN_PATH_MAX];
+    cbd_layout_eval(stem, sizeof stem, cfg.experiment.output_dir, name);
+    cbd_layout_join(json_path, sizeof json_path, stem, ".json");
+    cbd_layout_join(md_path, sizeof md_path, stem, ".md");
+    cbd_stage_lock_output(json_path);
+    if (!args.force && recorded_digest(json_path) == eval_digest) {
+        if (!quiet) cbd_log("eval %s is up to date: %s", name, json_path);
+        print_recorded_summary(md_path);
+        utime(json_path, NULL); /* newer than its inputs again, so make does not ask twice */
+        cbd_dataset_close(train);
+        cbd_dataset_close(data);
+        return CBD_EXIT_OK;
+    }
+
+    cbd_backend *be = cbd_stage_create_backend(&cfg);
+    cbd_model *models = cbd_calloc((size_t)n_models, sizeof *models);
+    for (int k = 0; k < n_models; k++) {
         cbd_model_config model_cfg;
+        cbd_checkpoint_meta mk;
+        if (cbd_checkpoint_read_meta(args.models[k], &mk, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
         cbd_checkpoint_meta_to_config(&mk, &model_cfg);
         if (cbd_model_create(&models[k], be, &model_cfg, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
         if (cbd_checkpoint_load(args.models[k], &model_cfg, &models[k].params, NULL, err, sizeof err) != 0)
             cbd_fail(CBD_EXIT_USAGE, "%s", err);
     }
     cbd_model *const first = &models[0];
-
-    char folder[4200];
-    cbd_stage_path(folder, sizeof folder, cfg.experiment.output_dir, "eval");
-    if (cbd_mkdir_p(folder, err, sizeof err) != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
-
-    cbd_augment_config views;
-    cbd_stage_eval_views(&cfg, &views);
     const runner run = {.model = first, .models = models, .n_models = n_models, .views = &views, .batch_size = cfg.eval.batch_size,
                         .workers = cfg.data.workers, .on_bad_image = cfg.data.on_bad_image, .quiet = quiet};
     if (!quiet)
@@ -580,7 +657,7 @@ int main(int argc, char **argv) {
                            &ncm_summary, NULL, NULL);
         const report r = {.name = name, .model_path = model_path, .config_path = cfg.source_path,
                           .experiment = cfg.experiment.name, .split = split, .split_path = split_path,
-                          .meta = &meta, .train = train, .train_counts = train_counts,
+                          .meta = &meta, .eval_digest = eval_digest, .train = train, .train_counts = train_counts,
                           .many_threshold = cfg.eval.many_threshold, .few_threshold = cfg.eval.few_threshold,
                           .skipped = skipped, .tally = &tally, .summary = &summary,
                           .class_accuracy = class_accuracy, .class_group = class_group,
@@ -589,13 +666,13 @@ int main(int argc, char **argv) {
                           .ncm_dropped = use_ncm ? ncm.dropped : 0};
         text t = {0};
         write_class_csv(&t, &r);
-        int bad = write_text(folder, name, ".csv", &t);
+        int bad = write_text(stem, ".csv", &t);
         write_confusion_csv(&t, &r);
-        bad |= write_text(folder, name, ".confusion.csv", &t);
+        bad |= write_text(stem, ".confusion.csv", &t);
         write_markdown(&t, &r);
-        bad |= write_text(folder, name, ".md", &t);
+        bad |= write_text(stem, ".md", &t);
         write_json(&t, &r);
-        bad |= write_text(folder, name, ".json", &t);
+        bad |= write_text(stem, ".json", &t);
         if (bad) rc = CBD_EXIT_FAILURE;
         summary_table(&t, &r);
         fputs(t.p, stdout);
@@ -603,10 +680,10 @@ int main(int argc, char **argv) {
         free(t.p);
         if (!quiet && !bad)
             cbd_log("eval %s: top-1 %.2f%%, many %.2f%%, mid %.2f%%, few %.2f%% (%lld images%s) in %.1f s; "
-                    "wrote %s/%s.{json,csv,md,confusion.csv}",
+                    "wrote %s.{json,csv,md,confusion.csv}",
                     name, 100.0 * summary.top1, 100.0 * summary.group[CBD_SHOT_MANY],
                     100.0 * summary.group[CBD_SHOT_MID], 100.0 * summary.group[CBD_SHOT_FEW],
-                    (long long)tally.images, skipped ? ", some skipped" : "", cbd_now() - started, folder, name);
+                    (long long)tally.images, skipped ? ", some skipped" : "", cbd_now() - started, stem);
         free(train_counts);
         free(class_accuracy);
         free(class_group);

@@ -13,7 +13,11 @@
 
 #include "nn/log.h"
 #include "experiment/config.h"
+#include "experiment/output_digest.h"
+#include "experiment/run_layout.h"
 #include "stages/stage_args.h"
+#include "stages/stage_common.h"
+#include "stages/stage_inputs.h"
 #include "store/fsutil.h"
 
 /* Lexically normalises `path` ("ini/../data/x" -> "data/x") and makes it
@@ -50,51 +54,42 @@ static void normalise(const char *path, char *out, size_t len) {
 /* Make-escapes spaces (file names with spaces are not supported by make). */
 static int has_space(const char *s) { return strpbrk(s, " \t") != NULL; }
 
-/* The resolved configuration as text (cbd_config_write). */
-static char *resolved_text(const cbd_config *cfg) {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) cbd_fail(CBD_EXIT_FAILURE, "out of memory");
-    cbd_config_write(cfg, f);
-    fclose(f);
-    return text;
-}
-
-/* Appends section [name] of the resolved text (header and keys) to out. */
-static void append_section(const char *text, const char *name, char *out, size_t len) {
-    char header[160];
-    snprintf(header, sizeof header, "\n[%s]\n", name);
-    const char *at = strstr(text, header);
-    if (!at) return;
-    at++;
-    const char *end = strstr(at + 1, "\n[");
-    size_t n = end ? (size_t)(end - at) + 1 : strlen(at);
-    size_t used = strlen(out);
-    if (used + n + 1 > len) cbd_fail(CBD_EXIT_FAILURE, "configuration too large for a stamp");
-    memcpy(out + used, at, n);
-    out[used + n] = '\0';
-}
-
-/* Writes the sections a stage depends on to <out_dir>/.stamps/NAME, touching
- * the file only when they changed: make then reruns exactly the stages whose
- * sections (or inputs, or binaries) changed. */
-static void write_stamp(const char *out_dir, const char *name, const char *text, const char *const *sections,
-                        int count, char *path, size_t path_len) {
-    static char content[65536];
-    content[0] = '\0';
-    for (int i = 0; i < count; i++) append_section(text, sections[i], content, sizeof content);
-    char folder[PATH_MAX], err[512];
-    snprintf(folder, sizeof folder, "%s/.stamps", out_dir);
-    if (cbd_mkdir_p(folder, err, sizeof err) != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
-    if ((size_t)snprintf(path, path_len, "%s/%s", folder, name) >= path_len)
-        cbd_fail(CBD_EXIT_USAGE, "path too long: %s/%s", folder, name);
+/* Writes what an output reads (experiment/output_digest.h) to
+ * <out_dir>/.stamps/NAME, touching the file only when it changed: make then
+ * reruns exactly the stages whose settings (or inputs, or binaries) changed. */
+static void write_stamp(const char *out_dir, const char *name, const char *content, char *path, size_t path_len) {
+    char err[CBD_RUN_PATH_MAX + 512];
+    cbd_layout_stamp(path, path_len, out_dir, name);
+    cbd_stage_make_parent(path);
     size_t old_len = 0;
     char *old = cbd_read_file(path, &old_len, err, sizeof err);
-    int same = old && strcmp(old, content) == 0;
+    const int same = old && strcmp(old, content) == 0;
     free(old);
     if (!same && cbd_write_file_atomic(path, content, strlen(content), err, sizeof err) != 0)
         cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+}
+
+static void stamp_output(const cbd_config *cfg, cbd_output_kind kind, const char *teacher,
+                         const cbd_data_digests *data, const char *out_dir, const char *name, char *path,
+                         size_t path_len) {
+    char *text = NULL;
+    cbd_output_digest_of(cfg, kind, teacher, data, &text);
+    write_stamp(out_dir, name, text, path, path_len);
+    free(text);
+}
+
+/* The content digests of the data that exists already (mk/data.mk may make
+ * the rest: its stamps say "missing" until the next plan). */
+static void data_digests(const cbd_config *cfg, cbd_data_digests *out) {
+    memset(out, 0, sizeof *out);
+    if (!cbd_file_exists(cfg->data.train)) return;
+    cbd_dataset *train = cbd_stage_open_dataset(cfg, "train", cfg->data.train, cfg->data.classes);
+    cbd_dataset *test = cfg->data.test[0] && cbd_file_exists(cfg->data.test)
+                            ? cbd_stage_open_dataset(cfg, "test", cfg->data.test, cbd_dataset_classes(train))
+                            : NULL;
+    cbd_stage_data_digests(cfg, train, test, out);
+    cbd_dataset_close(train);
+    if (test) cbd_dataset_close(test);
 }
 
 static void usage(FILE *out) {
@@ -129,27 +124,30 @@ int main(int argc, char **argv) {
         strncat(sets, "'", sizeof sets - strlen(sets) - 1);
     }
 
-    /* what each stage depends on in the configuration */
-    char *text = resolved_text(&cfg);
-    char features_stamp[PATH_MAX], eval_stamp[PATH_MAX];
-    static char teacher_stamps[CBD_MAX_TEACHERS][PATH_MAX];
+    /* what each output reads: the stamps its rule depends on */
+    cbd_data_digests digests;
+    data_digests(&cfg, &digests);
+    static char teacher_stamps[CBD_MAX_TEACHERS][CBD_RUN_PATH_MAX], store_stamps[CBD_MAX_TEACHERS][CBD_RUN_PATH_MAX];
     for (int i = 0; i < cfg.teacher_count; i++) {
-        char section[96], name[96];
-        snprintf(section, sizeof section, "teacher.%s", cfg.teachers[i].name);
+        char name[96];
         snprintf(name, sizeof name, "teacher-%s", cfg.teachers[i].name);
-        const char *sections[] = {"experiment", "data", "model", "train", "augment", section};
-        write_stamp(out_dir, name, text, sections, 6, teacher_stamps[i], sizeof teacher_stamps[i]);
+        stamp_output(&cfg, CBD_OUTPUT_TEACHER, cfg.teachers[i].name, &digests, out_dir, name, teacher_stamps[i],
+                     sizeof teacher_stamps[i]);
+        snprintf(name, sizeof name, "features-%s", cfg.teachers[i].name);
+        stamp_output(&cfg, CBD_OUTPUT_STORE, cfg.teachers[i].name, &digests, out_dir, name, store_stamps[i],
+                     sizeof store_stamps[i]);
     }
-    const char *features_sections[] = {"experiment", "data", "features"};
-    write_stamp(out_dir, "features", text, features_sections, 3, features_stamp, sizeof features_stamp);
-    const char *eval_sections[] = {"experiment", "data", "eval"};
-    write_stamp(out_dir, "eval", text, eval_sections, 3, eval_stamp, sizeof eval_stamp);
-    free(text);
+    char eval_stamp[CBD_RUN_PATH_MAX], report_stamp[CBD_RUN_PATH_MAX];
+    stamp_output(&cfg, CBD_OUTPUT_EVAL, NULL, &digests, out_dir, "eval", eval_stamp, sizeof eval_stamp);
 
     /* every model [student] and [student.NAME] define, each loaded as the stage will load it */
     const int n_models = 1 + cfg.student_count;
     cbd_config *models = cbd_calloc((size_t)n_models, sizeof *models);
-    static char model_stamps[1 + CBD_MAX_STUDENTS][PATH_MAX];
+    static char model_stamps[1 + CBD_MAX_STUDENTS][CBD_RUN_PATH_MAX];
+    char *report_text = NULL;
+    size_t report_len = 0;
+    FILE *report = open_memstream(&report_text, &report_len);
+    if (!report) cbd_fail(CBD_EXIT_FAILURE, "out of memory");
     for (int m = 0; m < n_models; m++) {
         char err[4096];
         const char *name = m ? cfg.students[m - 1] : "student";
@@ -157,11 +155,16 @@ int main(int argc, char **argv) {
             cbd_fail(CBD_EXIT_USAGE, "%s", err);
         char stamp[96];
         snprintf(stamp, sizeof stamp, m ? "student-%s" : "%s", name);
-        char *model_text = resolved_text(&models[m]);
-        const char *student_sections[] = {"experiment", "data", "model", "train", "features", "student"};
-        write_stamp(out_dir, stamp, model_text, student_sections, 6, model_stamps[m], sizeof model_stamps[m]);
-        free(model_text);
+        stamp_output(&models[m], CBD_OUTPUT_MODEL, NULL, &digests, out_dir, stamp, model_stamps[m],
+                     sizeof model_stamps[m]);
+        char *text = NULL;
+        cbd_output_digest_of(&models[m], CBD_OUTPUT_REPORT, NULL, &digests, &text);
+        fprintf(report, "# model %s\n%s", name, text);
+        free(text);
     }
+    if (fclose(report) != 0) cbd_fail(CBD_EXIT_FAILURE, "out of memory");
+    write_stamp(out_dir, "report", report_text, report_stamp, sizeof report_stamp);
+    free(report_text);
 
     printf("# Generated by cbd-plan from %s: the experiment's stages as make rules. Each stage\n"
            "# depends on the stamp of the configuration sections it reads (%s/.stamps/).\n", ini, out_dir);
@@ -180,7 +183,7 @@ int main(int argc, char **argv) {
                data[0], data[1]);
         printf("\t$(BIN)/cbd-train-teacher --config %s --teacher %s --resume%s\n\n", ini, name, sets);
         printf("%s/features/%s.h5: %s/teachers/%s.ckpt.h5 %s $(BIN)/cbd-dump-features %s\n", out_dir, name, out_dir,
-               name, features_stamp, data[0]);
+               name, store_stamps[i], data[0]);
         printf("\t$(BIN)/cbd-dump-features --config %s --teacher %s%s\n\n", ini, name, sets);
     }
 
@@ -190,7 +193,7 @@ int main(int argc, char **argv) {
         const cbd_config *c = &models[m];
         if (c->student.method == CBD_METHOD_ENSEMBLE) continue;
         char stem[PATH_MAX];
-        cbd_config_student_stem(c, stem, sizeof stem);
+        cbd_layout_model(stem, sizeof stem, c->experiment.output_dir, c->student_name);
         normalise(stem, stem, sizeof stem);
         printf(" %s.ckpt.h5", stem);
     }
@@ -200,7 +203,7 @@ int main(int argc, char **argv) {
         const cbd_student_method method = c->student.method;
         if (method == CBD_METHOD_ENSEMBLE) continue;
         char stem[PATH_MAX], select[160] = "";
-        cbd_config_student_stem(c, stem, sizeof stem);
+        cbd_layout_model(stem, sizeof stem, c->experiment.output_dir, c->student_name);
         normalise(stem, stem, sizeof stem);
         if (m) snprintf(select, sizeof select, " --student %s", c->student_name);
         printf("%s.ckpt.h5: %s $(BIN)/cbd-train-student %s %s", stem, model_stamps[m], data[0], data[1]);
@@ -249,7 +252,7 @@ int main(int argc, char **argv) {
             continue;
         }
         char stem[PATH_MAX];
-        cbd_config_student_stem(c, stem, sizeof stem);
+        cbd_layout_model(stem, sizeof stem, c->experiment.output_dir, c->student_name);
         normalise(stem, stem, sizeof stem);
         printf("%s/eval/%s.json: %s.ckpt.h5 %s $(BIN)/cbd-evaluate %s %s\n", out_dir, name, stem, eval_stamp,
                data[0], data[2]);
@@ -258,7 +261,7 @@ int main(int argc, char **argv) {
     }
     /* report.md: one row per label (models sharing a label are seeds of one model) */
     printf("report: %s/report.md\n\n", out_dir);
-    printf("%s/report.md: $(EVALS) $(BIN)/cbd-report\n", out_dir);
+    printf("%s/report.md: $(EVALS) %s $(BIN)/cbd-report\n", out_dir, report_stamp);
     printf("\t$(BIN)/cbd-report --out %s/report --title '%s'", out_dir, cfg.experiment.name);
     for (int i = 0; i < cfg.teacher_count; i++)
         printf(" '%s=%s/eval/teacher-%s.json'", cfg.teachers[i].label, out_dir, cfg.teachers[i].name);

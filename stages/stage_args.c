@@ -7,6 +7,7 @@
 
 #include "nn/log.h"
 #include "store/h5util.h"
+#include "training/interrupt.h"
 
 static const struct {
     const char *name;
@@ -31,6 +32,7 @@ void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned req
     /* A file-size limit (ulimit -f) must give a write error the stage can
      * report and clean up after, not a kill that leaves temporary files. */
     signal(SIGXFSZ, SIG_IGN);
+    cbd_interrupt_install();
     cbd_h5_library_init();
     memset(a, 0, sizeof *a);
     struct option opts[KNOWN_COUNT + 4];

@@ -12,6 +12,7 @@
 #include "store/digest.h"
 #include "store/file_lock.h"
 #include "store/fsutil.h"
+#include "training/run_files.h"
 
 cbd_dataset *cbd_stage_open_dataset(const cbd_config *cfg, const char *which, const char *path,
                                     int classes) {
@@ -51,13 +52,6 @@ cbd_backend *cbd_stage_create_backend(const cbd_config *cfg) {
     cbd_backend *be = cbd_stage_backend(cbd_config_device_name(cfg), cbd_config_precision_name(cfg), err, sizeof err);
     if (!be) cbd_fail(CBD_EXIT_USAGE, "%s", err);
     return be;
-}
-
-uint64_t cbd_stage_digest_with_precision(const cbd_config *cfg, uint64_t digest) {
-    if (cfg->experiment.precision == CBD_PRECISION_FP32) return digest;
-    char text[96];
-    snprintf(text, sizeof text, "%016llx precision %s", (unsigned long long)digest, cbd_config_precision_name(cfg));
-    return cbd_fnv1a64(text, strlen(text));
 }
 
 void cbd_stage_model_config(const cbd_config *cfg, const char *arch, int classes, cbd_model_config *out) {
@@ -109,20 +103,6 @@ void cbd_stage_eval_views(const cbd_config *cfg, cbd_augment_config *v) {
     v->crop = CBD_CROP_NONE;
 }
 
-uint64_t cbd_stage_params_digest(const cbd_model *m) {
-    const cbd_params *p = &m->params;
-    float *host = cbd_malloc(p->total * sizeof(float));
-    p->be->ops.download(p->be, host, p->values, p->total * sizeof(float));
-    uint64_t h = CBD_FNV1A64_INIT;
-    for (int i = 0; i < p->count; i++) {
-        const cbd_param_entry *e = &p->entries[i];
-        h = cbd_fnv1a64_update(h, e->name, strlen(e->name));
-        h = cbd_fnv1a64_update(h, host + e->offset, e->count * sizeof(float));
-    }
-    free(host);
-    return h;
-}
-
 void cbd_stage_make_parent(const char *path) {
     char folder[4200], err[1024];
     if (strlen(path) >= sizeof folder) cbd_fail(CBD_EXIT_USAGE, "path too long: %s", path);
@@ -147,56 +127,61 @@ void cbd_stage_lock_output(const char *path) {
     cbd_remove_stale_temporaries(path);
 }
 
-/* The files a training stage writes beside STEM.ckpt.h5: their temporaries
- * from a killed run go once the lock is held. */
-static void remove_stale_stage_temporaries(const char *final_path) {
-    static const char *const siblings[] = {".resume.ckpt.h5", ".metrics.csv", ".config.ini"};
-    const char *suffix = ".ckpt.h5";
-    const size_t len = strlen(final_path), suffix_len = strlen(suffix);
-    if (len <= suffix_len || strcmp(final_path + len - suffix_len, suffix) != 0) return;
-    for (size_t i = 0; i < sizeof siblings / sizeof siblings[0]; i++) {
-        char path[4400];
-        snprintf(path, sizeof path, "%.*s%s", (int)(len - suffix_len), final_path, siblings[i]);
-        cbd_remove_stale_temporaries(path);
-    }
-}
-
-int cbd_stage_check_outputs(const char *final_path, const char *resume_path, uint64_t digest, int epochs,
-                            int force, int *resume, int quiet, const char *what) {
-    cbd_stage_lock_output(final_path);
-    remove_stale_stage_temporaries(final_path);
-    if (!force && cbd_file_exists(final_path)) {
+int cbd_stage_check_outputs(const cbd_run_files *files, uint64_t digest, int epochs, int force, int *resume,
+                            int quiet, const char *what) {
+    cbd_stage_lock_output(files->checkpoint);
+    cbd_run_files_remove_temporaries(files);
+    if (!force && cbd_file_exists(files->checkpoint)) {
         cbd_checkpoint_meta meta;
-        char err[1024];
-        if (cbd_checkpoint_read_meta(final_path, &meta, err, sizeof err) == 0 && meta.config_digest == digest &&
+        char err[8400];
+        if (cbd_checkpoint_read_meta(files->checkpoint, &meta, err, sizeof err) == 0 && meta.config_digest == digest &&
             meta.epoch == epochs) {
-            if (!quiet) cbd_log("%s is up to date: %s", what, final_path);
-            /* a kill between writing the final checkpoint and removing the
-             * resume one leaves the latter: the finished run supersedes it */
-            if (cbd_file_exists(resume_path)) unlink(resume_path);
-            utime(final_path, NULL); /* newer than its inputs again, so make does not ask twice */
+            if (!quiet) cbd_log("%s is up to date: %s", what, files->checkpoint);
+            /* a kill between writing the final checkpoint and the files
+             * beside it: the finished run supersedes an unfinished one */
+            if (cbd_run_files_publish(files, err, sizeof err) != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+            utime(files->checkpoint, NULL); /* newer than its inputs again, so make does not ask twice */
             return CBD_EXIT_OK;
         }
     }
-    const int have_resume = cbd_file_exists(resume_path);
-    if (force && have_resume) unlink(resume_path);
+    const int have_resume = cbd_file_exists(files->resume);
+    if (force && have_resume) cbd_run_files_discard(files);
     if (!force && have_resume && !*resume)
         cbd_fail(CBD_EXIT_USAGE, "%s exists (an unfinished run): pass --resume to continue it or --force to "
-                                 "start over", resume_path);
-    if (*resume && !have_resume) *resume = 0; /* nothing to continue: a fresh start */
+                                 "start over", files->resume);
+    if (*resume && !have_resume) {
+        if (!quiet) cbd_log("%s: nothing to resume (no %s): starting from the beginning", what, files->resume);
+        *resume = 0;
+    }
     return -1;
 }
 
-void cbd_stage_write_config(const cbd_config *cfg, const char *path) {
-    char *text = NULL, err[4400];
+char *cbd_stage_config_text(const cbd_config *cfg) {
+    char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    if (!f) {
-        cbd_warn("cannot write %s: out of memory", path);
-        return;
-    }
+    if (!f) cbd_fail(CBD_EXIT_FAILURE, "out of memory");
     cbd_config_write(cfg, f);
-    if (fclose(f) != 0 || cbd_write_file_atomic(path, text, len, err, sizeof err) != 0)
-        cbd_warn("%s", text ? err : "cannot write the resolved configuration");
-    free(text);
+    if (fclose(f) != 0) cbd_fail(CBD_EXIT_FAILURE, "out of memory");
+    return text;
+}
+
+void cbd_stage_report_empty_classes(const cbd_dataset *ds, const char *which) {
+    const int classes = cbd_dataset_classes(ds);
+    int64_t *counts = cbd_calloc((size_t)classes, sizeof *counts);
+    const int32_t *labels = cbd_dataset_labels(ds);
+    for (int64_t i = 0; i < cbd_dataset_count(ds); i++) counts[labels[i]]++;
+    int empty = 0;
+    char list[512] = "";
+    for (int c = 0; c < classes; c++) {
+        if (counts[c]) continue;
+        if (empty++ < 12) {
+            size_t at = strlen(list);
+            snprintf(list + at, sizeof list - at, "%s%s", at ? ", " : "", cbd_dataset_class_name(ds, c));
+        }
+    }
+    if (empty)
+        cbd_warn("[data] %s: %d of %d classes have no image (%s%s): nothing can be learned for them, and their "
+                 "test accuracy will be 0", which, empty, classes, list, empty > 12 ? ", ..." : "");
+    free(counts);
 }

@@ -9,6 +9,7 @@
 #include "nn/model.h"
 #include "views/augment.h"
 #include "experiment/config.h"
+#include "experiment/run_layout.h"
 #include "store/dataset.h"
 
 /* Opens cfg->data.<which> ("train", "val" or "test"); NULL path gives NULL
@@ -20,10 +21,6 @@ cbd_dataset *cbd_stage_open_dataset(const cbd_config *cfg, const char *which, co
 cbd_backend *cbd_stage_backend(const char *device, const char *precision, char *err, size_t err_len);
 /* The same for cfg; exits with a usage error when it cannot be made. */
 cbd_backend *cbd_stage_create_backend(const cbd_config *cfg);
-/* A training digest with [experiment] precision folded in: unchanged for
- * fp32 (so digests of earlier runs still match), another for bf16, whose
- * weights differ (switching precision retrains). */
-uint64_t cbd_stage_digest_with_precision(const cbd_config *cfg, uint64_t digest);
 /* Model settings for `arch` ("" = [model] arch) and the dataset's classes. */
 void cbd_stage_model_config(const cbd_config *cfg, const char *arch, int classes, cbd_model_config *out);
 /* Training views (standard, or with colour augmentation) and evaluation views. */
@@ -33,23 +30,24 @@ void cbd_stage_eval_views(const cbd_config *cfg, cbd_augment_config *out);
  * augmentation (no colour), keyed on the experiment seed. View s of image i
  * is cbd_augment_view(out, image_i, cfg->experiment.seed, i, s). */
 void cbd_stage_store_views(const cbd_config *cfg, cbd_augment_config *out);
-/* Before a training stage writes `final_path`: returns CBD_EXIT_OK when it
- * is up to date (same digest, all epochs; not with force), or -1 to go on.
- * Refuses (exits 2) when an unfinished run's resume checkpoint exists and
- * neither resume nor force was asked; force discards it; resume without a
- * resume checkpoint becomes a fresh start (*resume = 0). */
-int cbd_stage_check_outputs(const char *final_path, const char *resume_path, uint64_t digest, int epochs,
-                            int force, int *resume, int quiet, const char *what);
+/* Before a training stage writes files->checkpoint: takes its lock and
+ * returns CBD_EXIT_OK when it is up to date (same digest, all epochs; not
+ * with force: then the files beside it are made the checkpoint's own and
+ * those of an unfinished run removed, see training/run_files.h), or -1 to go
+ * on. Refuses (exits 2) when an unfinished run's resume checkpoint exists
+ * and neither resume nor force was asked; force discards it; resume without
+ * a resume checkpoint says so and becomes a fresh start (*resume = 0). */
+int cbd_stage_check_outputs(const cbd_run_files *files, uint64_t digest, int epochs, int force, int *resume,
+                            int quiet, const char *what);
 /* One writer per output: takes the lock of `path` (creating its folder) or
  * exits, 2 when another run holds it (naming its pid), 1 when the lock file
  * cannot be made. Held until the process ends. cbd_stage_check_outputs takes
- * it for final_path. */
+ * it for the checkpoint. */
 void cbd_stage_lock_output(const char *path);
-/* Writes the resolved configuration beside a stage's outputs (a warning on failure). */
-void cbd_stage_write_config(const cbd_config *cfg, const char *path);
-/* FNV-1a of a model's parameter names and values: what a feature store
- * records of the teacher it was dumped from. */
-uint64_t cbd_stage_params_digest(const cbd_model *m);
+/* The resolved configuration as INI text (malloc'd). */
+char *cbd_stage_config_text(const cbd_config *cfg);
+/* Warns, naming them, about classes of ds with no image (which: "train"). */
+void cbd_stage_report_empty_classes(const cbd_dataset *ds, const char *which);
 /* Creates the folder that `path` lies in (exits on failure). */
 void cbd_stage_make_parent(const char *path);
 /* Joins folder and name into out (exits when too long). */

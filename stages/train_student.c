@@ -35,17 +35,18 @@
 #include "stages/stage_args.h"
 #include "stages/stage_common.h"
 #include "training/trainer.h"
+#include "experiment/output_digest.h"
+#include "experiment/run_layout.h"
+#include "stages/stage_inputs.h"
 #include "store/checkpoint.h"
-#include "store/digest.h"
 #include "store/feature_prefetch.h"
 #include "store/feature_store.h"
-#include "store/fsutil.h"
 
 typedef struct {
     const cbd_config *cfg;
     const cbd_dataset *train;
     int k;
-    char teacher_paths[CBD_MAX_TEACHERS][4200]; /* stores or checkpoints */
+    char teacher_paths[CBD_MAX_TEACHERS][CBD_RUN_PATH_MAX]; /* checkpoints (online) */
     int dims[CBD_MAX_TEACHERS];
     int target_dim, normalise_parts, online, need_logits, classes;
     uint32_t views;
@@ -248,50 +249,6 @@ static void student_end(void *ctx_) {
 
 /* ---- setup ------------------------------------------------------------------ */
 
-/* Digest of everything that decides the student's weights. */
-static uint64_t student_digest(const cbd_config *cfg, const cbd_model_config *mc, uint64_t data_digest,
-                               const uint64_t *teacher_digests, int k) {
-    char text[4096];
-    int n = snprintf(text, sizeof text,
-                     "data %016llx ch %d resize %d size %d crop %d pad %d flip %d scale %g %g ratio %g %g "
-                     "mean %g std %g\nmodel %s head %d scale %g proj %d relu %d\n"
-                     "train bs %d lr %g final %g warmup %d mom %g wd %g nest %d dnb %d\n"
-                     "student alpha %g beta %g source %d distill %d loss %d tau %g T %g sampling %d epochs %d "
-                     "views %d seed %llu view seed %llu method %d lr %g\n",
-                     (unsigned long long)data_digest, cfg->data.channels, cfg->data.resize, cfg->data.image_size,
-                     (int)cfg->data.crop, cfg->data.pad, cfg->data.flip, cfg->data.scale_min,
-                     cfg->data.scale_max, cfg->data.ratio_min, cfg->data.ratio_max, cfg->data.mean[0],
-                     cfg->data.std[0], mc->arch, (int)mc->head, mc->cosine_scale, mc->projection_dim,
-                     mc->projection_relu, cfg->train.batch_size, cfg->train.lr, cfg->train.lr_final,
-                     cfg->train.warmup_epochs, cfg->train.momentum, cfg->train.weight_decay, cfg->train.nesterov,
-                     cfg->train.decay_norm_and_bias, cfg->student.alpha, cfg->student.beta,
-                     (int)cfg->student.teacher_source, (int)cfg->student.distill, (int)cfg->student.loss,
-                     cfg->student.tau, cfg->student.temperature, (int)cfg->student.sampling, cfg->student.epochs,
-                     cfg->student.views, (unsigned long long)cfg->student.seed,
-                     (unsigned long long)cfg->experiment.seed, (int)cfg->student.method, cfg->student.lr);
-    for (int i = 0; i < k && n > 0 && (size_t)n < sizeof text; i++)
-        n += snprintf(text + n, sizeof text - (size_t)n, "teacher %d %016llx\n", i,
-                      (unsigned long long)teacher_digests[i]);
-    return cbd_fnv1a64(text, strlen(text));
-}
-
-/* "<stem><suffix>", exiting when too long. */
-static void stem_path(char *out, size_t len, const char *stem, const char *suffix) {
-    const int n = snprintf(out, len, "%s%s", stem, suffix);
-    if (n < 0 || (size_t)n >= len) cbd_fail(CBD_EXIT_USAGE, "path too long: %s%s", stem, suffix);
-}
-
-/* teachers/NAME.ckpt.h5 of the experiment, with its metadata. */
-static void teacher_checkpoint(const cbd_config *cfg, const char *name, char *path, size_t len,
-                               cbd_checkpoint_meta *meta) {
-    char folder[4200], file[160], err[2048];
-    cbd_stage_path(folder, sizeof folder, cfg->experiment.output_dir, "teachers");
-    snprintf(file, sizeof file, "%s.ckpt.h5", name);
-    cbd_stage_path(path, len, folder, file);
-    if (cbd_checkpoint_read_meta(path, meta, err, sizeof err) != 0)
-        cbd_fail(CBD_EXIT_USAGE, "%s (train teacher %s first: cbd-train-teacher --teacher %s)", err, name, name);
-}
-
 static void student_close(student_ctx *ctx, cbd_dataset *train, cbd_dataset *val, cbd_dataset *test) {
     for (int k = 0; k < ctx->k; k++)
         if (ctx->stores[k]) cbd_feature_store_close(ctx->stores[k]);
@@ -301,6 +258,32 @@ static void student_close(student_ctx *ctx, cbd_dataset *train, cbd_dataset *val
     if (test) cbd_dataset_close(test);
 }
 
+/* The teachers distilled from, each an input of the digest: its store (what
+ * decided it) or, online, its weights. */
+static void open_teachers(student_ctx *ctx, const cbd_config *cfg, const cbd_dataset *train,
+                          const cbd_data_digests *data, cbd_output_digest *digest) {
+    const int64_t cap = (int64_t)cfg->features.memory_cap_mb * 1024 * 1024 / (ctx->k ? ctx->k : 1);
+    for (int k = 0; k < ctx->k; k++) {
+        const char *name = cfg->student.teachers[k];
+        cbd_stage_teacher t;
+        cbd_stage_read_teacher(cfg, name, data, ctx->classes, &t);
+        char what[96];
+        if (ctx->online) {
+            snprintf(ctx->teacher_paths[k], sizeof ctx->teacher_paths[k], "%s", t.path);
+            ctx->dims[k] = cbd_resnet_arch_feature_dim(cbd_resnet_arch_find(t.meta.arch));
+            snprintf(what, sizeof what, "teacher %s weights", name);
+            cbd_output_digest_add(digest, what, t.weights);
+        } else {
+            ctx->stores[k] = cbd_stage_open_store(cfg, name, train, data, t.weights, cap, ctx->need_logits);
+            const cbd_feature_store_spec *spec = cbd_feature_store_spec_of(ctx->stores[k]);
+            ctx->dims[k] = spec->d;
+            snprintf(what, sizeof what, "store %s", name);
+            cbd_output_digest_add(digest, what, spec->dump_digest);
+        }
+        ctx->target_dim += ctx->dims[k];
+    }
+}
+
 int main(int argc, char **argv) {
     cbd_stage_args args;
     cbd_stage_parse_args(argc, argv, CBD_ARG_RESUME | CBD_ARG_FORCE | CBD_ARG_QUIET | CBD_ARG_STUDENT, 0, usage,
@@ -308,7 +291,6 @@ int main(int argc, char **argv) {
     int resume = args.resume;
     const int force = args.force, quiet = args.quiet;
     static cbd_config cfg;
-    char err[2048];
     cbd_stage_load_config(&args, &cfg);
     cbd_threads_set(cfg.experiment.threads);
     const cbd_student_method method = cfg.student.method;
@@ -318,29 +300,25 @@ int main(int argc, char **argv) {
 
     cbd_dataset *train = cbd_stage_open_dataset(&cfg, "train", cfg.data.train, cfg.data.classes);
     const int classes = cbd_dataset_classes(train);
-    char stem[4096];
-    cbd_config_student_stem(&cfg, stem, sizeof stem);
+    cbd_data_digests data;
+    cbd_stage_data_digests(&cfg, train, NULL, &data);
+    char stem[CBD_RUN_PATH_MAX];
+    cbd_layout_model(stem, sizeof stem, cfg.experiment.output_dir, cfg.student_name);
+    cbd_stage_make_parent(stem);
     if (method == CBD_METHOD_CRT || method == CBD_METHOD_LWS || method == CBD_METHOD_TAU_NORM) {
         cbd_classifier_job cj;
         memset(&cj, 0, sizeof cj);
         cj.cfg = &cfg;
         cj.train = train;
-        teacher_checkpoint(&cfg, cfg.student.from, cj.teacher_path, sizeof cj.teacher_path, &cj.teacher_meta);
-        char folder[4200], file[160];
-        cbd_stage_path(folder, sizeof folder, cfg.experiment.output_dir, "features");
-        snprintf(file, sizeof file, "%s.h5", cfg.student.from);
-        cbd_stage_path(cj.store_path, sizeof cj.store_path, folder, file);
-        stem_path(cj.final_path, sizeof cj.final_path, stem, ".ckpt.h5");
-        stem_path(cj.metrics_path, sizeof cj.metrics_path, stem, ".metrics.csv");
-        stem_path(cj.log_path, sizeof cj.log_path, stem, ".log");
-        char config_copy[4200];
-        stem_path(config_copy, sizeof config_copy, stem, ".config.ini");
+        cj.data = &data;
+        cbd_run_files_of(stem, &cj.files);
         cj.force = force;
         cj.quiet = quiet;
-        const int rc = cbd_classifier_run(&cj, config_copy);
+        const int rc = cbd_classifier_run(&cj);
         cbd_dataset_close(train);
         return rc;
     }
+    cbd_stage_report_empty_classes(train, "train");
     cbd_dataset *val = cbd_stage_open_dataset(&cfg, "val", cfg.data.val, classes);
     cbd_dataset *test = cbd_stage_open_dataset(&cfg, "test", cfg.data.test, classes);
 
@@ -355,54 +333,21 @@ int main(int argc, char **argv) {
     ctx.need_logits = cfg.student.distill == CBD_DISTILL_LOGIT || cfg.student.distill == CBD_DISTILL_HYBRID;
     ctx.k = method != CBD_METHOD_TRAIN || cfg.student.distill == CBD_DISTILL_NONE ? 0 : cfg.student.teachers_count;
     ctx.counters = cbd_calloc((size_t)cbd_dataset_count(train), sizeof *ctx.counters);
-    uint64_t teacher_digests[CBD_MAX_TEACHERS + 1];
-    const int64_t cap = (int64_t)cfg.features.memory_cap_mb * 1024 * 1024 / (ctx.k ? ctx.k : 1);
-    for (int k = 0; k < ctx.k; k++) {
-        const char *name = cfg.student.teachers[k];
-        if (ctx.online) {
-            cbd_checkpoint_meta meta;
-            teacher_checkpoint(&cfg, name, ctx.teacher_paths[k], sizeof ctx.teacher_paths[k], &meta);
-            ctx.dims[k] = cbd_resnet_arch_feature_dim(cbd_resnet_arch_find(meta.arch));
-            teacher_digests[k] = meta.config_digest;
-        } else {
-            char folder[4200], file[160];
-            cbd_stage_path(folder, sizeof folder, cfg.experiment.output_dir, "features");
-            snprintf(file, sizeof file, "%s.h5", name);
-            cbd_stage_path(ctx.teacher_paths[k], sizeof ctx.teacher_paths[k], folder, file);
-            cbd_feature_store_expect expect = {.n = cbd_dataset_count(train), .classes = classes,
-                                               .views = cfg.features.views, .labels = cbd_dataset_labels(train),
-                                               .manifest_digest = cbd_dataset_digest(train)};
-            ctx.stores[k] = cbd_feature_store_open(ctx.teacher_paths[k], &expect, cap, err, sizeof err);
-            char partial[4300];
-            snprintf(partial, sizeof partial, "%s.partial", ctx.teacher_paths[k]);
-            if (!ctx.stores[k] && !cbd_file_exists(ctx.teacher_paths[k]) && cbd_file_exists(partial))
-                cbd_fail(CBD_EXIT_USAGE, "%s (only %s is there: the dump of teacher %s was interrupted; rerun "
-                                         "cbd-dump-features to finish it)", err, partial, name);
-            if (!ctx.stores[k])
-                cbd_fail(CBD_EXIT_USAGE, "%s (dump the features of teacher %s first: cbd-dump-features)", err, name);
-            const cbd_feature_store_spec *spec = cbd_feature_store_spec_of(ctx.stores[k]);
-            if (ctx.need_logits && !spec->has_logits)
-                cbd_fail(CBD_EXIT_USAGE, "%s has no logits, which [student] distill needs", ctx.teacher_paths[k]);
-            ctx.dims[k] = spec->d;
-            teacher_digests[k] = spec->teacher_checkpoint_digest;
-        }
-        ctx.target_dim += ctx.dims[k];
-    }
+
+    cbd_output_digest digest;
+    cbd_output_digest_begin(&digest, &cfg, CBD_OUTPUT_MODEL, NULL, &data);
+    open_teachers(&ctx, &cfg, train, &data, &digest);
 
     cbd_train_job job;
     memset(&job, 0, sizeof job);
     cbd_stage_model_config(&cfg, cfg.student.arch, classes, &job.model);
-    int n_digests = ctx.k;
-    char init_path[4200];
+    cbd_stage_teacher from;
     if (method == CBD_METHOD_FINETUNE) {
         /* the stage-1 model as it is: its architecture and head */
-        cbd_checkpoint_meta meta;
-        teacher_checkpoint(&cfg, cfg.student.from, init_path, sizeof init_path, &meta);
-        cbd_checkpoint_meta_to_config(&meta, &job.model);
-        if (job.model.classes != classes)
-            cbd_fail(CBD_EXIT_USAGE, "%s has %d classes, the training data %d", init_path, job.model.classes, classes);
-        job.init_path = init_path;
-        teacher_digests[n_digests++] = meta.config_digest;
+        cbd_stage_read_teacher(&cfg, cfg.student.from, &data, classes, &from);
+        cbd_checkpoint_meta_to_config(&from.meta, &job.model);
+        job.init_path = from.path;
+        cbd_output_digest_add(&digest, "from weights", from.weights);
     }
     const int student_dim = cbd_resnet_arch_feature_dim(cbd_resnet_arch_find(job.model.arch));
     if (ctx.k > 1 || (ctx.k == 1 && ctx.dims[0] != student_dim)) {
@@ -412,22 +357,17 @@ int main(int argc, char **argv) {
     }
     if (ctx.k == 0) ctx.target_dim = 1;
 
-    cbd_stage_make_parent(stem);
-    stem_path(job.final_path, sizeof job.final_path, stem, ".ckpt.h5");
-    stem_path(job.resume_path, sizeof job.resume_path, stem, ".resume.ckpt.h5");
-    stem_path(job.metrics_path, sizeof job.metrics_path, stem, ".metrics.csv");
-    stem_path(job.log_path, sizeof job.log_path, stem, ".log");
-    job.config_digest = cbd_stage_digest_with_precision(
-        &cfg, student_digest(&cfg, &job.model, cbd_dataset_digest(train), teacher_digests, n_digests));
-    int rc = cbd_stage_check_outputs(job.final_path, job.resume_path, job.config_digest, cfg.student.epochs, force,
-                                     &resume, quiet, cfg.student_name);
+    cbd_run_files_of(stem, &job.files);
+    job.config_digest = cbd_output_digest_end(&digest);
+    cbd_output_digest_free(&digest);
+    int rc = cbd_stage_check_outputs(&job.files, job.config_digest, cfg.student.epochs, force, &resume, quiet,
+                                     cfg.student_name);
     if (rc >= 0) {
         student_close(&ctx, train, val, test);
         return rc;
     }
-    char config_copy[4200];
-    stem_path(config_copy, sizeof config_copy, stem, ".config.ini");
-    cbd_stage_write_config(&cfg, config_copy);
+    char *config_text = cbd_stage_config_text(&cfg);
+    job.config_text = config_text;
 
     snprintf(job.label, sizeof job.label, "%s", cfg.student_name);
     job.seed = cfg.student.seed;
@@ -463,6 +403,7 @@ int main(int argc, char **argv) {
     }
     rc = cbd_train_run(&job, train, val, test, resume);
     cbd_backend_destroy(job.backend);
+    free(config_text);
     student_close(&ctx, train, val, test);
     return rc;
 }

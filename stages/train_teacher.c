@@ -17,9 +17,9 @@
 #include "stages/stage_args.h"
 #include "stages/stage_common.h"
 #include "training/trainer.h"
+#include "experiment/run_layout.h"
+#include "stages/stage_inputs.h"
 #include "store/checkpoint.h"
-#include "store/digest.h"
-#include "store/fsutil.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -34,35 +34,6 @@ static void usage(FILE *out) {
             "exit status: 0 done or up to date, 1 training failed, 2 bad usage or configuration\n");
 }
 
-/* Digest of everything that decides the teacher's weights (not threads,
- * workers or device: results do not depend on them). */
-static uint64_t teacher_digest(const cbd_config *cfg, const cbd_teacher_config *t, uint64_t data_digest) {
-    char text[4096];
-    const int color = t->kind == CBD_TEACHER_AUGMENT;
-    int n = snprintf(text, sizeof text,
-                     "data %016llx ch %d resize %d size %d crop %d pad %d flip %d scale %g %g ratio %g %g "
-                     "mean %g %g %g std %g %g %g\n"
-                     "model %s head %d scale %g\n"
-                     "train bs %d lr %g final %g warmup %d mom %g wd %g nest %d dnb %d sampling %d\n"
-                     "teacher %s kind %d seed %llu epochs %d\n",
-                     (unsigned long long)data_digest, cfg->data.channels, cfg->data.resize,
-                     cfg->data.image_size, (int)cfg->data.crop, cfg->data.pad, cfg->data.flip,
-                     cfg->data.scale_min, cfg->data.scale_max, cfg->data.ratio_min, cfg->data.ratio_max,
-                     cfg->data.mean[0], cfg->data.mean_count > 1 ? cfg->data.mean[1] : 0.0,
-                     cfg->data.mean_count > 2 ? cfg->data.mean[2] : 0.0, cfg->data.std[0],
-                     cfg->data.std_count > 1 ? cfg->data.std[1] : 0.0,
-                     cfg->data.std_count > 2 ? cfg->data.std[2] : 0.0, t->arch, (int)t->head,
-                     cfg->model.cosine_scale, cfg->train.batch_size, t->lr, cfg->train.lr_final,
-                     cfg->train.warmup_epochs, cfg->train.momentum, cfg->train.weight_decay,
-                     cfg->train.nesterov, cfg->train.decay_norm_and_bias, (int)cfg->train.sampling, t->name,
-                     (int)t->kind, (unsigned long long)t->seed, t->epochs);
-    if (color && n > 0 && (size_t)n < sizeof text)
-        snprintf(text + n, sizeof text - (size_t)n, "augment %g %g %g %g %g %g %g\n", cfg->augment.brightness,
-                 cfg->augment.contrast, cfg->augment.saturation, cfg->augment.hue, cfg->augment.jitter_p,
-                 cfg->augment.grayscale_p, cfg->augment.noise_sigma);
-    return cbd_fnv1a64(text, strlen(text));
-}
-
 int main(int argc, char **argv) {
     cbd_stage_args args;
     cbd_stage_parse_args(argc, argv, CBD_ARG_TEACHER | CBD_ARG_RESUME | CBD_ARG_FORCE | CBD_ARG_QUIET, CBD_ARG_TEACHER, usage, &args);
@@ -70,7 +41,6 @@ int main(int argc, char **argv) {
     int resume = args.resume;
     const int force = args.force, quiet = args.quiet;
     static cbd_config cfg;
-    char err[2048];
     cbd_stage_load_config(&args, &cfg);
     const cbd_teacher_config *t = cbd_config_teacher(&cfg, teacher_name);
     if (!t) {
@@ -84,41 +54,33 @@ int main(int argc, char **argv) {
     }
     cbd_threads_set(cfg.experiment.threads);
 
-    char folder[4200];
-    cbd_stage_path(folder, sizeof folder, cfg.experiment.output_dir, "teachers");
-    if (cbd_mkdir_p(folder, err, sizeof err) != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
     cbd_train_job job;
     memset(&job, 0, sizeof job);
-    char name[160];
-    snprintf(name, sizeof name, "%s.ckpt.h5", t->name);
-    cbd_stage_path(job.final_path, sizeof job.final_path, folder, name);
-    snprintf(name, sizeof name, "%s.resume.ckpt.h5", t->name);
-    cbd_stage_path(job.resume_path, sizeof job.resume_path, folder, name);
-    snprintf(name, sizeof name, "%s.metrics.csv", t->name);
-    cbd_stage_path(job.metrics_path, sizeof job.metrics_path, folder, name);
-    snprintf(name, sizeof name, "%s.log", t->name);
-    cbd_stage_path(job.log_path, sizeof job.log_path, folder, name);
+    char stem[CBD_RUN_PATH_MAX];
+    cbd_layout_teacher(stem, sizeof stem, cfg.experiment.output_dir, t->name);
+    cbd_run_files_of(stem, &job.files);
+    cbd_stage_make_parent(stem);
 
     cbd_dataset *train = cbd_stage_open_dataset(&cfg, "train", cfg.data.train, cfg.data.classes);
     const int classes = cbd_dataset_classes(train);
+    cbd_stage_report_empty_classes(train, "train");
     cbd_dataset *val = cbd_stage_open_dataset(&cfg, "val", cfg.data.val, classes);
     cbd_dataset *test = cbd_stage_open_dataset(&cfg, "test", cfg.data.test, classes);
-    job.config_digest = cbd_stage_digest_with_precision(&cfg, teacher_digest(&cfg, t, cbd_dataset_digest(train)));
+    cbd_data_digests data;
+    cbd_stage_data_digests(&cfg, train, NULL, &data);
+    job.config_digest = cbd_stage_teacher_digest(&cfg, t->name, &data);
 
     char what[96];
     snprintf(what, sizeof what, "teacher %s", t->name);
-    int rc = cbd_stage_check_outputs(job.final_path, job.resume_path, job.config_digest, t->epochs, force, &resume,
-                                     quiet, what);
+    int rc = cbd_stage_check_outputs(&job.files, job.config_digest, t->epochs, force, &resume, quiet, what);
     if (rc >= 0) {
         cbd_dataset_close(train);
         if (val) cbd_dataset_close(val);
         if (test) cbd_dataset_close(test);
         return rc;
     }
-    snprintf(name, sizeof name, "%s.config.ini", t->name);
-    char config_copy[4200];
-    cbd_stage_path(config_copy, sizeof config_copy, folder, name);
-    cbd_stage_write_config(&cfg, config_copy);
+    char *config_text = cbd_stage_config_text(&cfg);
+    job.config_text = config_text;
 
     snprintf(job.label, sizeof job.label, "teacher %s", t->name);
     cbd_stage_model_config(&cfg, t->arch, classes, &job.model);
@@ -144,6 +106,7 @@ int main(int argc, char **argv) {
 
     rc = cbd_train_run(&job, train, val, test, resume);
     cbd_backend_destroy(job.backend);
+    free(config_text);
     cbd_dataset_close(train);
     if (val) cbd_dataset_close(val);
     if (test) cbd_dataset_close(test);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "nn/log.h"
+#include "store/digest.h"
 #include "store/h5util.h"
 
 #ifndef CBD_VERSION
@@ -17,6 +18,7 @@
 #endif
 
 #define DATASET_NAME_MAX (CBD_PARAM_NAME_MAX + 32)
+#define RUN_GROUP "run/"
 
 /* ---- metadata ---------------------------------------------------------------- */
 
@@ -87,9 +89,54 @@ static int write_meta(cbd_h5_ctx *c, hid_t file, const cbd_checkpoint_meta *m) {
         cbd_h5_attr_write_int64(c, file, root, "epoch", m->epoch) ||
         cbd_h5_attr_write_int64(c, file, root, "step", m->step) ||
         cbd_h5_attr_write_uint64(c, file, root, "seed", m->seed) ||
-        cbd_h5_attr_write_uint64(c, file, root, "config_digest", m->config_digest))
+        cbd_h5_attr_write_uint64(c, file, root, "config_digest", m->config_digest) ||
+        cbd_h5_attr_write_uint64(c, file, root, "params_digest", m->params_digest))
         return -1;
+    if (m->input_size > 0) {
+        double mean[3], std[3];
+        const int n = m->in_channels <= 3 ? m->in_channels : 3;
+        for (int k = 0; k < n; k++) {
+            mean[k] = m->input_mean[k];
+            std[k] = m->input_std[k];
+        }
+        if (cbd_h5_attr_write_int64(c, file, root, "input_size", m->input_size) ||
+            cbd_h5_attr_write_doubles(c, file, root, "input_mean", mean, n) ||
+            cbd_h5_attr_write_doubles(c, file, root, "input_std", std, n))
+            return -1;
+    }
     return 0;
+}
+
+static int write_run_texts(cbd_h5_ctx *c, hid_t file, const cbd_checkpoint_meta *m) {
+    const char *names[3] = {"config", "metrics", "log"}, *texts[3] = {m->run_config, m->run_metrics, m->run_log};
+    for (int i = 0; i < 3; i++) {
+        if (!texts[i]) continue;
+        char name[32];
+        snprintf(name, sizeof name, RUN_GROUP "%s", names[i]);
+        if (cbd_h5_write_text(c, file, name, texts[i]) != 0 || cbd_h5_attr_write_string(c, file, name, "kind", "run"))
+            return -1;
+    }
+    return 0;
+}
+
+/* Names and values of every entry, in table order, from host values laid
+ * out like the table. */
+static uint64_t digest_of_values(const cbd_params *p, const float *values) {
+    uint64_t h = CBD_FNV1A64_INIT;
+    for (int i = 0; i < p->count; i++) {
+        const cbd_param_entry *e = &p->entries[i];
+        h = cbd_fnv1a64_update(h, e->name, strlen(e->name));
+        h = cbd_fnv1a64_update(h, values + e->offset, e->count * sizeof(float));
+    }
+    return h;
+}
+
+uint64_t cbd_checkpoint_params_digest(const cbd_params *p) {
+    float *host = cbd_malloc(p->total * sizeof(float));
+    p->be->ops.download(p->be, host, p->values, p->total * sizeof(float));
+    const uint64_t h = digest_of_values(p, host);
+    free(host);
+    return h;
 }
 
 /* Downloads `src` (backend memory) into host and writes it as dataset `name`. */
@@ -162,7 +209,11 @@ static int write_file(cbd_h5_ctx *c, const char *tmp, int fd, const cbd_params *
     hid_t file = cbd_h5_create(c, tmp);
     herr_t closed;
     if (file < 0) return -1;
-    if (write_meta(c, file, meta) != 0 || write_entries(c, file, p) != 0) goto cleanup;
+    cbd_checkpoint_meta with_digest = *meta;
+    with_digest.params_digest = cbd_checkpoint_params_digest(p);
+    if (write_meta(c, file, &with_digest) != 0 || write_entries(c, file, p) != 0 ||
+        write_run_texts(c, file, meta) != 0)
+        goto cleanup;
     CBD_H5_CHECK(c, H5Fflush(file, H5F_SCOPE_GLOBAL), "cannot flush '%s'", tmp);
     closed = H5Fclose(file);
     file = -1;
@@ -248,6 +299,22 @@ static int read_meta(cbd_h5_ctx *c, hid_t file, cbd_checkpoint_meta *m) {
         return -1;
     }
     m->cosine_scale = (float)scale;
+    int has = cbd_h5_attr_exists(c, file, ".", "params_digest");
+    if (has < 0 || (has && cbd_h5_attr_read_uint64(c, file, ".", "params_digest", &m->params_digest))) return -1;
+    has = cbd_h5_attr_exists(c, file, ".", "input_size");
+    if (has < 0) return -1;
+    if (has) {
+        double mean[3], std[3];
+        const int n = m->in_channels <= 3 ? m->in_channels : 3;
+        if (read_int(c, file, "input_size", 1, 1 << 16, &m->input_size) ||
+            cbd_h5_attr_read_doubles(c, file, ".", "input_mean", mean, n) ||
+            cbd_h5_attr_read_doubles(c, file, ".", "input_std", std, n))
+            return -1;
+        for (int k = 0; k < n; k++) {
+            m->input_mean[k] = (float)mean[k];
+            m->input_std[k] = (float)std[k];
+        }
+    }
     return 0;
 }
 
@@ -324,6 +391,8 @@ static int check_expected(const char *name, void *arg) {
     const char *prefix = CBD_CHECKPOINT_MOMENTUM_GROUP "/";
     const size_t n = strlen(prefix);
     if (cbd_params_find(s->p, name) >= 0) return 0;
+    if (!strcmp(name, RUN_GROUP "config") || !strcmp(name, RUN_GROUP "metrics") || !strcmp(name, RUN_GROUP "log"))
+        return 0;
     if (strncmp(name, prefix, n) == 0) {
         int i = cbd_params_find(s->p, name + n);
         if (i >= 0 && cbd_param_is_trainable(s->p->entries[i].kind)) return 0;
@@ -351,6 +420,11 @@ int cbd_checkpoint_load(const char *path, const cbd_model_config *model, cbd_par
     momentum = cbd_calloc(p->total, sizeof(float));
     if (read_entries(&c, file, p, values, momentum) != 0) goto cleanup;
     if (cbd_h5_for_each_dataset(&c, file, check_expected, &expected) != 0) goto cleanup;
+    if (meta.params_digest && digest_of_values(p, values) != meta.params_digest) {
+        cbd_h5_fail(&c, "the parameter values do not give the recorded params_digest: the file was changed after "
+                        "it was written");
+        goto cleanup;
+    }
     p->be->ops.upload(p->be, p->values, values, p->total * sizeof(float));
     p->be->ops.upload(p->be, p->momentum, momentum, p->total * sizeof(float));
     p->be->ops.synchronize(p->be);
@@ -432,4 +506,41 @@ int cbd_checkpoint_list(const char *path, cbd_checkpoint_dataset **list, int *co
     *list = s.items;
     *count = s.count;
     return 0;
+}
+
+/* ---- digests and run texts ---------------------------------------------------------- */
+
+int cbd_checkpoint_weights_digest(const char *path, uint64_t *digest, char *err, size_t err_len) {
+    cbd_checkpoint_meta meta;
+    if (cbd_checkpoint_read_meta(path, &meta, err, err_len) != 0) return -1;
+    if (meta.params_digest) {
+        *digest = meta.params_digest;
+        return 0;
+    }
+    cbd_backend *be = cbd_backend_create("cpu", err, err_len);
+    if (!be) return -1;
+    cbd_model_config cfg;
+    cbd_checkpoint_meta_to_config(&meta, &cfg);
+    cbd_model m;
+    int rc = -1;
+    if (cbd_model_create(&m, be, &cfg, err, err_len) == 0) {
+        rc = cbd_checkpoint_load(path, &cfg, &m.params, NULL, err, err_len);
+        if (rc == 0) *digest = cbd_checkpoint_params_digest(&m.params);
+        cbd_model_free(&m);
+    }
+    cbd_backend_destroy(be);
+    return rc;
+}
+
+int cbd_checkpoint_read_run_text(const char *path, const char *name, char **text, char *err, size_t err_len) {
+    cbd_h5_ctx c;
+    cbd_h5_ctx_init(&c, path, err, err_len);
+    *text = NULL;
+    hid_t file = cbd_h5_open_read(&c);
+    if (file < 0) return -1;
+    char dataset[32];
+    snprintf(dataset, sizeof dataset, RUN_GROUP "%s", name);
+    int found = cbd_h5_exists(&c, file, dataset), rc = found < 0 ? -1 : 0;
+    if (found > 0) rc = cbd_h5_read_text(&c, file, dataset, text);
+    return cbd_h5_close_checked(&c, file, rc, path);
 }

@@ -8,11 +8,16 @@
  *                                     float32 LE, entry shape, one chunk,
  *                                     Fletcher32; attribute `kind`
  *   /optimizer/momentum/<entry name>  SGD momentum of each trainable entry
+ *   /run/config, /run/metrics,        optional: the texts of the run that
+ *   /run/log                          wrote the file (resolved configuration,
+ *                                     metrics CSV, log), one string each
  *   root attributes                   format, format_version, program_version,
  *                                     arch, in_channels, classes, head,
  *                                     cosine_scale, projection_dim,
  *                                     projection_relu, epoch, step, seed,
- *                                     config_digest
+ *                                     config_digest, params_digest; optional
+ *                                     input_size, input_mean, input_std (the
+ *                                     input the model was trained on)
  *
  * Every message written into `err` begins with the file's path:
  * "runs/a.ckpt.h5: missing dataset 'classifier/weight'". */
@@ -41,6 +46,15 @@ typedef struct {
     cbd_head_kind head;
     float cosine_scale;
     int projection_dim, projection_relu;
+    /* written by cbd_checkpoint_save from the values it saves
+     * (cbd_checkpoint_params_digest); 0 when read from a file without it */
+    uint64_t params_digest;
+    /* the input the model was trained on: square side and per-channel mean
+     * and std of in_channels values; input_size 0 = not recorded */
+    int input_size;
+    float input_mean[3], input_std[3];
+    /* save only: texts of the run kept in the file under /run (NULL: none) */
+    const char *run_config, *run_metrics, *run_log;
     /* filled when reading: CBD_VERSION of the program that wrote the file */
     char program_version[32];
 } cbd_checkpoint_meta;
@@ -70,14 +84,25 @@ int cbd_checkpoint_save(const char *path, const cbd_params *p, const cbd_checkpo
  * corrupt", format version, "checkpoint is resnet50 with 1000 classes (...),
  * this model is resnet20 with 10 classes (...)", "missing dataset 'x'", both
  * shapes of a mismatched dataset, "unexpected dataset 'x'", "data checksum
- * failure in dataset 'x'". The table is changed only when everything has been
- * read and checked. meta_out may be NULL. Returns 0 or -1. */
+ * failure in dataset 'x'", values that do not give the recorded params_digest.
+ * The table is changed only when everything has been read and checked. meta_out may be NULL. Returns 0 or -1. */
 int cbd_checkpoint_load(const char *path, const cbd_model_config *model, cbd_params *p,
                         cbd_checkpoint_meta *meta_out, char *err, size_t err_len);
 
 /* Reads only the root attributes. Returns 0 or -1. */
 int cbd_checkpoint_read_meta(const char *path, cbd_checkpoint_meta *meta_out, char *err,
                              size_t err_len);
+
+/* FNV-1a of every entry's name and values, in table order: what a model's
+ * outputs depend on (not its optimizer state). */
+uint64_t cbd_checkpoint_params_digest(const cbd_params *p);
+/* The params digest of the checkpoint at path: the recorded one, or, for a
+ * file written without it, computed by loading the file into the model it
+ * describes (on the cpu). Returns 0 or -1. */
+int cbd_checkpoint_weights_digest(const char *path, uint64_t *digest, char *err, size_t err_len);
+/* One of the run texts ("config", "metrics" or "log") into a malloc'd
+ * string; *text NULL when the file has none. Returns 0 or -1. */
+int cbd_checkpoint_read_run_text(const char *path, const char *name, char **text, char *err, size_t err_len);
 
 /* One dataset of a checkpoint, as listed by cbd_checkpoint_list. */
 typedef struct {

@@ -11,6 +11,7 @@
 #include "nn/log.h"
 #include "store/image_store.h"
 #include "store/jpeg.h"
+#include "store/digest.h"
 #include "store/manifest.h"
 
 struct cbd_dataset {
@@ -18,6 +19,7 @@ struct cbd_dataset {
     int64_t count;
     int classes, channels, resize;
     uint64_t digest;
+    uint64_t content_digest; /* 0 until first asked for */
     int32_t *labels;   /* [count] */
     char **names;      /* [classes]: from a names file, the store, or the index */
     /* a manifest: images decoded on each read */
@@ -199,6 +201,41 @@ int cbd_dataset_classes(const cbd_dataset *ds) { return ds->classes; }
 const int32_t *cbd_dataset_labels(const cbd_dataset *ds) { return ds->labels; }
 int cbd_dataset_channels(const cbd_dataset *ds) { return ds->channels; }
 uint64_t cbd_dataset_digest(const cbd_dataset *ds) { return ds->digest; }
+
+static uint64_t manifest_content_digest(const cbd_dataset *ds) {
+    uint64_t h = cbd_fnv1a64_update(CBD_FNV1A64_INIT, &ds->digest, sizeof ds->digest);
+    char file[PATH_MAX];
+    for (int64_t i = 0; i < ds->count; i++) {
+        struct stat st;
+        int64_t facts[2] = {-1, -1}; /* size, seconds: missing */
+        if (entry_file(ds, i, file, sizeof file) == 0 && stat(file, &st) == 0) {
+            facts[0] = (int64_t)st.st_size;
+            facts[1] = (int64_t)st.st_mtime;
+        }
+        h = cbd_fnv1a64_update(h, facts, sizeof facts);
+    }
+    return h;
+}
+
+uint64_t cbd_dataset_content_digest(const cbd_dataset *ds) {
+    if (ds->content_digest) return ds->content_digest;
+    uint64_t h;
+    if (ds->pixels) {
+        h = cbd_fnv1a64_update(CBD_FNV1A64_INIT, &ds->digest, sizeof ds->digest);
+        h = cbd_fnv1a64_update(h, ds->pixels, (size_t)ds->count * ds->height * ds->width * ds->channels);
+    } else {
+        h = manifest_content_digest(ds);
+    }
+    if (!h) h = 1; /* 0 means "not computed yet" */
+    ((cbd_dataset *)ds)->content_digest = h;
+    return h;
+}
+
+uint64_t cbd_dataset_names_digest(const cbd_dataset *ds) {
+    uint64_t h = CBD_FNV1A64_INIT;
+    for (int c = 0; c < ds->classes; c++) h = cbd_fnv1a64_update(h, ds->names[c], strlen(ds->names[c]) + 1);
+    return h;
+}
 
 const char *cbd_dataset_class_name(const cbd_dataset *ds, int c) {
     CBD_ASSERT(c >= 0 && c < ds->classes, "class %d of %d", c, ds->classes);

@@ -44,8 +44,18 @@ int cbd_dataset_classes(const cbd_dataset *ds);
 const int32_t *cbd_dataset_labels(const cbd_dataset *ds); /* [count] */
 int cbd_dataset_channels(const cbd_dataset *ds);
 /* Digest of the image list and labels (manifest content or the packed store's
- * recorded manifest digest): stores built from this data record it. */
+ * recorded manifest digest): which image each row of a feature store is.
+ * Stores built from this data record it. */
 uint64_t cbd_dataset_digest(const cbd_dataset *ds);
+/* Digest of what the images are: the image list and labels, and for a
+ * manifest each file's size and modification time (whole seconds, so a copy
+ * made with cp -p, rsync -t or tar keeps it; a file that cannot be read
+ * counts as missing), for a packed store every pixel. Images replaced under
+ * the same names change it. Computed at the first call (a manifest stats
+ * every file): not from several threads at once. */
+uint64_t cbd_dataset_content_digest(const cbd_dataset *ds);
+/* Digest of the class names (the names file, the store's or the numbers). */
+uint64_t cbd_dataset_names_digest(const cbd_dataset *ds);
 /* Class name of class c ("3" when no names file was given). */
 const char *cbd_dataset_class_name(const cbd_dataset *ds, int c);
 /* Path (or store path and index) of image i, for messages. */

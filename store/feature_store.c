@@ -220,6 +220,10 @@ static int read_header(cbd_h5_ctx *c, hid_t file, header *h) {
         read_ranged(c, file, "center_done", 0, 1, &h->center_done) ||
         read_ranged(c, file, "complete", 0, 1, &h->complete))
         return -1;
+    const int has_dump_digest = cbd_h5_attr_exists(c, file, ".", "dump_digest");
+    if (has_dump_digest < 0 ||
+        (has_dump_digest && cbd_h5_attr_read_uint64(c, file, ".", "dump_digest", &s->dump_digest) != 0))
+        return -1;
     if (cbd_store_dtype_parse(dtype, &s->dtype) != 0) {
         cbd_h5_fail(c, "attribute 'dtype' is '%s', expected 'float16' or 'float32'", dtype);
         return -1;
@@ -241,6 +245,7 @@ static int write_header(cbd_h5_ctx *c, hid_t file, const cbd_feature_store_spec 
         cbd_h5_attr_write_uint64(c, file, root, "teacher_checkpoint_digest", s->teacher_checkpoint_digest) ||
         cbd_h5_attr_write_string(c, file, root, "augmentation", s->augmentation) ||
         cbd_h5_attr_write_uint64(c, file, root, "experiment_seed", s->experiment_seed) ||
+        cbd_h5_attr_write_uint64(c, file, root, "dump_digest", s->dump_digest) ||
         cbd_h5_attr_write_int64(c, file, root, "center_done", 0) ||
         cbd_h5_attr_write_int64(c, file, root, "complete", 0))
         return -1;
@@ -292,6 +297,7 @@ static int spec_difference(const cbd_feature_store_spec *have, const cbd_feature
     DIFF_DIGEST(teacher_checkpoint_digest, "teacher_checkpoint_digest")
     DIFF_STRING(have->augmentation, want->augmentation, "augmentation")
     DIFF_DIGEST(experiment_seed, "experiment_seed")
+    DIFF_DIGEST(dump_digest, "dump_digest")
 #undef DIFF_INT
 #undef DIFF_DIGEST
 #undef DIFF_STRING

@@ -21,7 +21,8 @@
  * "float32"), has_logits (int64 0/1), manifest_digest (uint64: the dataset
  * the rows belong to), teacher (string), teacher_checkpoint_digest (uint64),
  * augmentation (string: the view settings), experiment_seed (uint64),
- * center_done and complete (int64 0/1).
+ * dump_digest (uint64: every setting and input that decided the content;
+ * optional on read, 0 when absent), center_done and complete (int64 0/1).
  *
  * Writing is crash safe and resumable: the writer works on PATH.partial, all
  * of whose datasets are allocated when it is created, so later writes touch
@@ -58,6 +59,7 @@ typedef struct {
     cbd_store_dtype dtype;
     int has_logits;
     uint64_t manifest_digest, teacher_checkpoint_digest, experiment_seed;
+    uint64_t dump_digest; /* what decided the content (experiment/output_digest.h); 0: not recorded */
     char teacher[64];
     char augmentation[512];
 } cbd_feature_store_spec;

@@ -26,11 +26,35 @@ static void release_all(void) {
     held_count = 0;
 }
 
-static void read_owner(int fd, char *owner, size_t len) {
+void cbd_lock_release_all_now(void) { release_all(); }
+
+static long owner_pid(int fd) {
     char buf[32] = "";
     ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
     buf[n > 0 ? n : 0] = '\0';
     long pid = strtol(buf, NULL, 10);
+    return pid > 0 ? pid : 0;
+}
+
+int cbd_output_locked(const char *output, long *pid) {
+    char path[4200];
+    *pid = 0;
+    if (snprintf(path, sizeof path, "%s.lock", output) >= (int)sizeof path) return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    int held = 0;
+    if (flock(fd, LOCK_SH | LOCK_NB) != 0) {
+        held = errno == EWOULDBLOCK;
+        if (held) *pid = owner_pid(fd);
+    } else {
+        flock(fd, LOCK_UN);
+    }
+    close(fd);
+    return held;
+}
+
+static void read_owner(int fd, char *owner, size_t len) {
+    const long pid = owner_pid(fd);
     if (pid > 0)
         snprintf(owner, len, "process %ld", pid);
     else

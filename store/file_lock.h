@@ -13,4 +13,12 @@
  * The lock is released and its file removed at exit(). */
 int cbd_lock_output(const char *output, char *err, size_t err_len);
 
+/* 1 when another process holds the lock of `output` now (*pid: its pid, or
+ * 0 when unknown), 0 when nobody does. */
+int cbd_output_locked(const char *output, long *pid);
+
+/* Removes the lock files this process holds and releases them; only
+ * async-signal-safe calls (for a signal handler that then ends the process). */
+void cbd_lock_release_all_now(void);
+
 #endif

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nn/log.h"
+
 /* ---- messages -------------------------------------------------------------- */
 
 void cbd_h5_library_init(void) {
@@ -249,6 +251,45 @@ int cbd_h5_attr_write_double(cbd_h5_ctx *c, hid_t loc, const char *obj, const ch
     return attr_write(c, loc, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
 
+int cbd_h5_attr_write_doubles(cbd_h5_ctx *c, hid_t loc, const char *obj, const char *name, const double *values,
+                              int n) {
+    const hsize_t dims[1] = {(hsize_t)n};
+    hid_t space = -1, attr = -1;
+    int rc = -1;
+    CBD_H5_CHECK(c, space = H5Screate_simple(1, dims, NULL), "cannot create a dataspace for attribute '%s' of %s",
+                 name, label(obj));
+    CBD_H5_CHECK(c, attr = H5Acreate_by_name(loc, obj, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                                             H5P_DEFAULT),
+                 "cannot create attribute '%s' of %s", name, label(obj));
+    CBD_H5_CHECK(c, H5Awrite(attr, H5T_NATIVE_DOUBLE, values), "cannot write attribute '%s' of %s", name,
+                 label(obj));
+    rc = 0;
+cleanup:
+    rc = cbd_h5_close_checked(c, attr, rc, name);
+    return cbd_h5_close_checked(c, space, rc, name);
+}
+
+int cbd_h5_attr_read_doubles(cbd_h5_ctx *c, hid_t loc, const char *obj, const char *name, double *out, int n) {
+    hid_t attr = -1, space = -1;
+    hssize_t points = -1;
+    int rc = -1;
+    CBD_H5_CHECK(c, attr = H5Aopen_by_name(loc, obj, name, H5P_DEFAULT, H5P_DEFAULT),
+                 "cannot open attribute '%s' of %s", name, label(obj));
+    CBD_H5_CHECK(c, space = H5Aget_space(attr), "cannot get the dataspace of attribute '%s' of %s", name,
+                 label(obj));
+    CBD_H5_CHECK(c, points = H5Sget_simple_extent_npoints(space), "cannot count the values of attribute '%s' of %s",
+                 name, label(obj));
+    if (points != n) {
+        cbd_h5_fail(c, "attribute '%s' of %s holds %lld values, expected %d", name, label(obj), (long long)points, n);
+        goto cleanup;
+    }
+    CBD_H5_CHECK(c, H5Aread(attr, H5T_NATIVE_DOUBLE, out), "cannot read attribute '%s' of %s", name, label(obj));
+    rc = 0;
+cleanup:
+    rc = cbd_h5_close_checked(c, space, rc, name);
+    return cbd_h5_close_checked(c, attr, rc, name);
+}
+
 int cbd_h5_attr_exists(cbd_h5_ctx *c, hid_t loc, const char *obj, const char *name) {
     htri_t found = H5Aexists_by_name(loc, obj, name, H5P_DEFAULT);
     if (found < 0) {
@@ -411,6 +452,60 @@ cleanup:
     rc = cbd_h5_close_checked(c, dcpl, rc, path);
     rc = cbd_h5_close_checked(c, lcpl, rc, path);
     return cbd_h5_close_checked(c, space, rc, path);
+}
+
+int cbd_h5_write_text(cbd_h5_ctx *c, hid_t loc, const char *path, const char *text) {
+    hid_t type = -1, space = -1, lcpl = -1, dset = -1;
+    int rc = -1;
+    CBD_H5_CHECK(c, type = H5Tcopy(H5T_C_S1), "cannot create a string type for dataset '%s'", path);
+    CBD_H5_CHECK(c, H5Tset_size(type, strlen(text) + 1), "cannot size the string type of dataset '%s'", path);
+    CBD_H5_CHECK(c, H5Tset_strpad(type, H5T_STR_NULLTERM), "cannot set string padding of dataset '%s'", path);
+    CBD_H5_CHECK(c, space = H5Screate(H5S_SCALAR), "cannot create the dataspace of dataset '%s'", path);
+    CBD_H5_CHECK(c, lcpl = H5Pcreate(H5P_LINK_CREATE), "cannot create link properties for '%s'", path);
+    CBD_H5_CHECK(c, H5Pset_create_intermediate_group(lcpl, 1), "cannot request intermediate groups for '%s'",
+                 path);
+    CBD_H5_CHECK(c, dset = H5Dcreate2(loc, path, type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT),
+                 "cannot create dataset '%s'", path);
+    CBD_H5_CHECK(c, H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, text), "cannot write dataset '%s'", path);
+    rc = 0;
+cleanup:
+    rc = cbd_h5_close_checked(c, dset, rc, path);
+    rc = cbd_h5_close_checked(c, lcpl, rc, path);
+    rc = cbd_h5_close_checked(c, space, rc, path);
+    return cbd_h5_close_checked(c, type, rc, path);
+}
+
+int cbd_h5_read_text(cbd_h5_ctx *c, hid_t loc, const char *path, char **text) {
+    hid_t dset = -1, type = -1, space = -1;
+    htri_t variable;
+    size_t size;
+    int rc = -1;
+    char *buf = NULL;
+    *text = NULL;
+    CBD_H5_CHECK(c, dset = H5Dopen2(loc, path, H5P_DEFAULT), "cannot open dataset '%s'", path);
+    CBD_H5_CHECK(c, type = H5Dget_type(dset), "cannot get the type of dataset '%s'", path);
+    CBD_H5_CHECK(c, space = H5Dget_space(dset), "cannot get the dataspace of dataset '%s'", path);
+    CBD_H5_CHECK(c, variable = H5Tis_variable_str(type), "cannot inspect the type of dataset '%s'", path);
+    if (H5Tget_class(type) != H5T_STRING || variable || H5Sget_simple_extent_type(space) != H5S_SCALAR) {
+        cbd_h5_fail(c, "dataset '%s' is not one fixed-length string", path);
+        goto cleanup;
+    }
+    size = H5Tget_size(type);
+    if (size == 0 || size > ((size_t)1 << 30)) {
+        cbd_h5_fail(c, "dataset '%s' claims a string of %zu bytes: the file is corrupt", path, size);
+        goto cleanup;
+    }
+    buf = cbd_malloc(size + 1);
+    CBD_H5_CHECK(c, H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), "cannot read dataset '%s'", path);
+    buf[size] = '\0';
+    *text = buf;
+    buf = NULL;
+    rc = 0;
+cleanup:
+    free(buf);
+    rc = cbd_h5_close_checked(c, space, rc, path);
+    rc = cbd_h5_close_checked(c, type, rc, path);
+    return cbd_h5_close_checked(c, dset, rc, path);
 }
 
 /* Shape of an open dataset. */

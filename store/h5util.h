@@ -75,6 +75,10 @@ int cbd_h5_attr_write_uint64(cbd_h5_ctx *c, hid_t loc, const char *obj, const ch
                              uint64_t value);
 int cbd_h5_attr_write_double(cbd_h5_ctx *c, hid_t loc, const char *obj, const char *name,
                              double value);
+/* n doubles as a 1-D attribute; the reader requires exactly n values. */
+int cbd_h5_attr_write_doubles(cbd_h5_ctx *c, hid_t loc, const char *obj, const char *name, const double *values,
+                              int n);
+int cbd_h5_attr_read_doubles(cbd_h5_ctx *c, hid_t loc, const char *obj, const char *name, double *out, int n);
 /* 1 when the attribute exists, 0 when not, -1 on error. */
 int cbd_h5_attr_exists(cbd_h5_ctx *c, hid_t loc, const char *obj, const char *name);
 int cbd_h5_attr_read_string(cbd_h5_ctx *c, hid_t loc, const char *obj, const char *name,
@@ -91,6 +95,13 @@ int cbd_h5_attr_read_double(cbd_h5_ctx *c, hid_t loc, const char *obj, const cha
  * and writes `data` (host floats). Returns 0 or -1. */
 int cbd_h5_write_f32(cbd_h5_ctx *c, hid_t loc, const char *path, int ndim, const hsize_t *dims,
                      const float *data);
+
+/* Text as dataset `path` (intermediate groups included): one fixed-length,
+ * NUL-terminated ASCII string that h5py reads as bytes. Returns 0 or -1. */
+int cbd_h5_write_text(cbd_h5_ctx *c, hid_t loc, const char *path, const char *text);
+/* Reads a string dataset written so (or any scalar string dataset) into a
+ * malloc'd, NUL-terminated *text. Returns 0 or -1. */
+int cbd_h5_read_text(cbd_h5_ctx *c, hid_t loc, const char *path, char **text);
 
 /* Shape of dataset `path`: up to max_dims dimensions. Returns 0 or -1. */
 int cbd_h5_dataset_shape(cbd_h5_ctx *c, hid_t loc, const char *path, int max_dims, int *ndim,

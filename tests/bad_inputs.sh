@@ -44,6 +44,9 @@ setup() {
     case $1 in
         -) ;;
         run) copy_run ;;
+        teacher_skipping_bad) # a teacher that skipped the bad image, up to date for the dump
+            "$bin/cbd-train-teacher" --config base.ini --teacher t1 --quiet \
+                --set data.train=manifest_truncated_image.txt --set data.on_bad_image=skip ;;
         crlf) grep -v '^#' "$base/data/train.txt" | sed 's#^#data/#; s#$#\r#' >manifest_crlf.txt ;;
         long_line) # line 4: a path of 1000008 characters
             { grep -v '^#' "$base/data/train.txt" | sed 's#^#data/#' | head -2

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "experiment/config.h"
+#include "experiment/run_layout.h"
 #include "store/digest.h"
 #include "tests/test_util.h"
 
@@ -307,8 +308,8 @@ static void test_models(void) {
               feq(cfg.student.beta, 5.0f) && cfg.student.seed == 9 && cfg.student.teachers_count == 1,
           "b = [student] + its keys");
     CHECK(cbd_config_digest(&cfg) != plain, "b's resolved configuration differs from [student]'s");
-    char stem[PATH_MAX];
-    cbd_config_student_stem(&cfg, stem, sizeof stem);
+    char stem[CBD_RUN_PATH_MAX];
+    cbd_layout_model(stem, sizeof stem, cfg.experiment.output_dir, cfg.student_name);
     CHECK(strstr(stem, "/students/b") && stem[strlen(stem) - 1] == 'b', "b's outputs: %s", stem);
     CHECK(cbd_config_load_model(&cfg, path, NULL, 0, "crt", err, sizeof err) == 0, "model crt: %s", err);
     CHECK(cfg.student.method == CBD_METHOD_CRT && !strcmp(cfg.student.from, "t1") &&

@@ -61,6 +61,15 @@ static void print_meta(const char *path, const cbd_checkpoint_meta *m) {
     printf("step            %" PRId64 "\n", m->step);
     printf("seed            %" PRIu64 "\n", m->seed);
     printf("config_digest   %s\n", digest);
+    cbd_digest_hex(m->params_digest, digest);
+    printf("params_digest   %s\n", m->params_digest ? digest : "(not recorded)");
+    if (m->input_size > 0) {
+        printf("input           %d x %d, mean", m->input_size, m->input_size);
+        for (int k = 0; k < m->in_channels && k < 3; k++) printf(" %g", (double)m->input_mean[k]);
+        printf(", std");
+        for (int k = 0; k < m->in_channels && k < 3; k++) printf(" %g", (double)m->input_std[k]);
+        printf("\n");
+    }
 }
 
 static void format_shape(char *out, size_t out_len, const cbd_checkpoint_dataset *d) {
@@ -91,6 +100,7 @@ static void print_table(const cbd_checkpoint_dataset *list, int n) {
         format_shape(shape, sizeof shape, d);
         printf("%-*s  %-12s  %-18s  %10" PRId64 "\n", width, d->name, d->kind[0] ? d->kind : "-", shape,
                d->count);
+        if (strcmp(d->kind, "run") == 0) continue; /* the run's texts */
         if (is_optimizer_state(d)) optimizer += d->count;
         else if (is_buffer(d)) buffers += d->count;
         else trainable += d->count;

@@ -40,13 +40,20 @@ void cbd_metrics_resume(cbd_metrics *m, long up_to_epoch) {
     free(text);
 }
 
-int cbd_metrics_write(const cbd_metrics *m, char *err, size_t err_len) {
+char *cbd_metrics_text(const cbd_metrics *m, size_t *len_out) {
     size_t len = strlen(m->header) + 2;
     for (int i = 0; i < m->count; i++) len += strlen(m->rows[i]) + 1;
     char *buf = cbd_malloc(len);
     size_t at = (size_t)sprintf(buf, "%s\n", m->header);
     for (int i = 0; i < m->count; i++) at += (size_t)sprintf(buf + at, "%s\n", m->rows[i]);
-    int rc = cbd_write_file_atomic(m->path, buf, at, err, err_len);
+    if (len_out) *len_out = at;
+    return buf;
+}
+
+int cbd_metrics_write(const cbd_metrics *m, char *err, size_t err_len) {
+    size_t len;
+    char *buf = cbd_metrics_text(m, &len);
+    int rc = cbd_write_file_atomic(m->path, buf, len, err, err_len);
     free(buf);
     return rc;
 }

@@ -21,6 +21,8 @@ void cbd_metrics_init(cbd_metrics *m, const char *path, const char *header);
 void cbd_metrics_resume(cbd_metrics *m, long up_to_epoch);
 void cbd_metrics_add(cbd_metrics *m, const char *row);
 int cbd_metrics_write(const cbd_metrics *m, char *err, size_t err_len);
+/* The CSV as text (header and rows), malloc'd. */
+char *cbd_metrics_text(const cbd_metrics *m, size_t *len);
 void cbd_metrics_free(cbd_metrics *m);
 
 #endif

@@ -12,7 +12,9 @@
 #include "nn/optim/lr_schedule.h"
 #include "views/loader.h"
 #include "training/metrics.h"
+#include "training/interrupt.h"
 #include "training/progress.h"
+#include "training/run_files.h"
 #include "store/checkpoint.h"
 #include "store/fsutil.h"
 
@@ -64,6 +66,7 @@ static void run_free(run_state *r) {
     free(r->logits);
     free(r->order);
     free(r->views);
+    cbd_log_mirror(NULL);
     if (r->log) fclose(r->log);
     cbd_metrics_free(&r->metrics);
 }
@@ -75,15 +78,35 @@ static int argmax(const float *z, int n) {
     return best;
 }
 
-static int save_checkpoint(run_state *r, const char *path, int64_t epoch, int64_t step) {
+/* The input the model is trained for, recorded in its checkpoints. */
+static void record_input(cbd_checkpoint_meta *meta, const cbd_augment_config *views) {
+    meta->input_size = views->out_size;
+    for (int c = 0; c < 3; c++) {
+        meta->input_mean[c] = views->mean[c];
+        meta->input_std[c] = views->std[c];
+    }
+}
+
+/* A checkpoint; the final one (run_log given) keeps the run's texts. */
+static int save_checkpoint(run_state *r, const char *path, int64_t epoch, int64_t step, const char *run_log) {
     cbd_checkpoint_meta meta;
     cbd_checkpoint_meta_init(&meta, &r->model.cfg);
     meta.epoch = epoch;
     meta.step = step;
     meta.seed = r->job->seed;
     meta.config_digest = r->job->config_digest;
+    record_input(&meta, &r->job->eval_views);
+    char *metrics = NULL;
+    if (run_log) {
+        metrics = cbd_metrics_text(&r->metrics, NULL);
+        meta.run_config = r->job->config_text;
+        meta.run_metrics = metrics;
+        meta.run_log = run_log;
+    }
     char err[1024];
-    if (cbd_checkpoint_save(path, &r->model.params, &meta, err, sizeof err) != 0) {
+    const int rc = cbd_checkpoint_save(path, &r->model.params, &meta, err, sizeof err);
+    free(metrics);
+    if (rc != 0) {
         cbd_log("cbd: error: %s: after epoch %lld: %s; the last good checkpoint is kept", r->job->label,
                 (long long)epoch, err);
         return -1;
@@ -96,19 +119,19 @@ static int64_t load_resume(run_state *r) {
     const cbd_train_job *job = r->job;
     char err[1024];
     cbd_checkpoint_meta meta;
-    if (cbd_checkpoint_load(job->resume_path, &job->model, &r->model.params, &meta, err, sizeof err) != 0) {
+    if (cbd_checkpoint_load(job->files.resume, &job->model, &r->model.params, &meta, err, sizeof err) != 0) {
         cbd_log("cbd: error: cannot resume: %s", err);
         return -1;
     }
     if (meta.config_digest != job->config_digest || meta.seed != job->seed) {
         cbd_log("cbd: error: %s was written by a run with another configuration (digest %016llx, "
                 "this run %016llx); remove it or run with --force to start over",
-                job->resume_path, (unsigned long long)meta.config_digest,
+                job->files.resume, (unsigned long long)meta.config_digest,
                 (unsigned long long)job->config_digest);
         return -1;
     }
     if (meta.epoch < 0 || meta.epoch > job->epochs) {
-        cbd_log("cbd: error: %s: epoch %lld is outside 0..%d", job->resume_path, (long long)meta.epoch,
+        cbd_log("cbd: error: %s: epoch %lld is outside 0..%d", job->files.resume, (long long)meta.epoch,
                 job->epochs);
         return -1;
     }
@@ -228,10 +251,47 @@ static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *st
     const int64_t len = cbd_sampler_epoch_length(&r->sampler);
     r->order = cbd_malloc((size_t)len * sizeof *r->order);
     r->views = cbd_malloc((size_t)len * sizeof *r->views);
-    r->log = fopen(job->log_path, "a");
-    if (!r->log) cbd_warn("cannot open log %s; logging to the terminal only", job->log_path);
-    cbd_metrics_init(&r->metrics, job->metrics_path, METRICS_HEADER);
-    if (*start_epoch > 0) cbd_metrics_resume(&r->metrics, (long)*start_epoch);
+    return CBD_EXIT_OK;
+}
+
+/* Once every check has passed: the texts of the run in progress (its
+ * configuration, its log, its metrics so far). */
+static int open_run_files(run_state *r, int64_t start_epoch) {
+    const cbd_train_job *job = r->job;
+    char err[8400];
+    if (cbd_write_file_atomic(job->files.run_config, job->config_text, strlen(job->config_text), err,
+                              sizeof err) != 0) {
+        cbd_log("cbd: error: %s", err);
+        return CBD_EXIT_FAILURE;
+    }
+    r->log = fopen(job->files.run_log, start_epoch > 0 ? "a" : "w");
+    if (!r->log) cbd_warn("cannot open log %s; logging to the terminal only", job->files.run_log);
+    cbd_log_mirror(r->log);
+    cbd_metrics_init(&r->metrics, job->files.run_metrics, METRICS_HEADER);
+    if (start_epoch > 0) cbd_metrics_resume(&r->metrics, (long)start_epoch);
+    return CBD_EXIT_OK;
+}
+
+/* The last epoch is done: the final checkpoint with the run's texts, then
+ * the files beside it; later lines of the log go to the published log. */
+static int finish_run(run_state *r, int64_t epoch, int64_t step) {
+    const cbd_train_job *job = r->job;
+    char err[8400];
+    if (r->log) fflush(r->log);
+    char *log_text = cbd_read_file(job->files.run_log, NULL, err, sizeof err);
+    const int rc = save_checkpoint(r, job->files.checkpoint, epoch, step, log_text ? log_text : "");
+    free(log_text);
+    if (rc != 0) return CBD_EXIT_FAILURE;
+    cbd_log_mirror(NULL);
+    if (r->log) fclose(r->log);
+    r->log = NULL;
+    if (cbd_run_files_publish(&job->files, err, sizeof err) != 0) {
+        cbd_log("cbd: error: %s wrote %s, then: %s (a rerun writes them)", job->label, job->files.checkpoint,
+                err);
+        return CBD_EXIT_FAILURE;
+    }
+    r->log = fopen(job->files.log, "a");
+    cbd_log_mirror(r->log);
     return CBD_EXIT_OK;
 }
 
@@ -347,6 +407,11 @@ int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_
         run_free(&r);
         return CBD_EXIT_USAGE;
     }
+    rc = open_run_files(&r, start);
+    if (rc != CBD_EXIT_OK) {
+        run_free(&r);
+        return rc;
+    }
     cbd_lr_schedule lr = {.base_lr = job->lr, .final_lr = job->lr_final,
                           .total_steps = steps_per_epoch * job->epochs,
                           .warmup_steps = steps_per_epoch * job->warmup_epochs, .warmup_start_factor = 0.0f};
@@ -356,7 +421,7 @@ int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_
             (long long)cbd_dataset_count(train), job->model.classes, job->epochs,
             (long long)steps_per_epoch, job->batch_size, r.be->name, r.be->conv_bf16 ? " (bf16 convolutions)" : "");
     if (start > 0) {
-        run_log(&r, "%s: resuming after epoch %lld from %s", job->label, (long long)start, job->resume_path);
+        run_log(&r, "%s: resuming after epoch %lld from %s", job->label, (long long)start, job->files.resume);
         /* rebuild per-draw state (the student's draw counters) exactly as the first run left it */
         for (int64_t e = 0; e < start; e++) {
             cbd_sampler_epoch(&r.sampler, e, r.order);
@@ -365,6 +430,13 @@ int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_
     }
 
     for (int64_t epoch = start; epoch < job->epochs; epoch++) {
+        const int64_t kept = epoch - epoch % job->checkpoint_every;
+        if (kept > 0)
+            cbd_interrupt_say("%s in epoch %lld of %d; run it again with --resume to continue after epoch %lld",
+                              job->label, (long long)epoch + 1, job->epochs, (long long)kept);
+        else
+            cbd_interrupt_say("%s in epoch %lld of %d, before its first resume checkpoint; running it again "
+                              "starts over", job->label, (long long)epoch + 1, job->epochs);
         epoch_totals tot;
         rc = train_epoch(&r, epoch, steps_per_epoch, &lr, &tot);
         if (rc != CBD_EXIT_OK) break;
@@ -402,17 +474,14 @@ int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_
             break;
         }
         if (!last && (epoch + 1) % job->checkpoint_every == 0 &&
-            save_checkpoint(&r, job->resume_path, epoch + 1, step) != 0) {
+            save_checkpoint(&r, job->files.resume, epoch + 1, step, NULL) != 0) {
             rc = CBD_EXIT_FAILURE;
             break;
         }
         if (last) {
-            if (save_checkpoint(&r, job->final_path, epoch + 1, step) != 0) {
-                rc = CBD_EXIT_FAILURE;
-                break;
-            }
-            unlink(job->resume_path);
-            run_log(&r, "%s: wrote %s", job->label, job->final_path);
+            rc = finish_run(&r, epoch + 1, step);
+            if (rc != CBD_EXIT_OK) break;
+            run_log(&r, "%s: wrote %s", job->label, job->files.checkpoint);
             double top1, mean_class;
             if (test && cbd_evaluate_accuracy(&r.model, test, &job->eval_views, job->batch_size, job->workers,
                                               job->on_bad_image, &top1, &mean_class, err, sizeof err) != 0) {

@@ -16,6 +16,7 @@
 #include "views/augment.h"
 #include "views/loader.h"
 #include "views/sampler.h"
+#include "experiment/run_layout.h"
 #include "store/dataset.h"
 
 /* Parts of one step's loss, for the metrics. */
@@ -63,13 +64,16 @@ typedef struct {
     cbd_backend *backend;     /* the stage's, where the model runs (not destroyed here) */
     int quiet;
     cbd_train_hooks hooks;
-    char final_path[4200], resume_path[4200], metrics_path[4200], log_path[4200];
+    cbd_run_files files;      /* the checkpoint, the resume checkpoint and their texts */
+    const char *config_text;  /* the resolved configuration, kept with the run */
 } cbd_train_job;
 
-/* Trains; with `resume`, continues from job->resume_path. val (optional) is
- * evaluated after every epoch, test (optional) once at the end. Returns an
- * exit code (CBD_EXIT_OK, CBD_EXIT_FAILURE, CBD_EXIT_USAGE) and prints its
- * own messages. */
+/* Trains; with `resume`, continues from job->files.resume. val (optional) is
+ * evaluated after every epoch, test (optional) once at the end. Nothing is
+ * written before every check has passed; the run's texts go to the files of
+ * the run in progress and are published beside the final checkpoint when it
+ * is written (training/run_files.h). Returns an exit code (CBD_EXIT_OK,
+ * CBD_EXIT_FAILURE, CBD_EXIT_USAGE) and prints its own messages. */
 int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_dataset *val,
                   const cbd_dataset *test, int resume);
 

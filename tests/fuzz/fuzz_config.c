@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "experiment/config.h"
+#include "experiment/run_layout.h"
 #include "tests/fuzz/fuzz_util.h"
 
 #define MAX_OVERRIDES 8
@@ -60,11 +61,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (cbd_config_load(cfg, ini_path, overrides, n_overrides, err, sizeof err) == 0) {
         FUZZ_REQUIRE(err[0] == '\0', "loaded, with a message: %s", err);
         check_round_trip(cfg, model);
-        char stem[CBD_PATH_MAX]; /* the stages' size for it */
-        cbd_config_student_stem(cfg, stem, sizeof stem);
+        char stem[CBD_RUN_PATH_MAX]; /* the stages' size for it */
+        cbd_layout_model(stem, sizeof stem, cfg->experiment.output_dir, cfg->student_name);
         for (int i = 0; i < cfg->student_count; i++)
             if (cbd_config_load_model(model, ini_path, overrides, n_overrides, cfg->students[i], err, sizeof err) == 0)
-                cbd_config_student_stem(model, stem, sizeof stem);
+                cbd_layout_model(stem, sizeof stem, model->experiment.output_dir, model->student_name);
     } else {
         FUZZ_REQUIRE(err[0] != '\0', "refused without a message");
     }
