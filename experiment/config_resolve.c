@@ -127,6 +127,12 @@ void config_resolve(loader *L) {
             config_key_fail(L, S_student, 0, K_student_teachers, "no [teacher.%s] section", cfg->student.teachers[i]);
             return;
         }
+    if (!cfg->student.teachers_count && L->where[K_student_teachers]) {
+        config_key_fail(L, S_student, 0, K_student_teachers,
+                        "no teacher named: list the teachers to distil from, or leave the key out for all of them "
+                        "(distill = none trains a model without teachers)");
+        return;
+    }
     if (!cfg->student.teachers_count) {
         for (int t = 0; t < cfg->teacher_count; t++)
             config_set_text(cfg->student.teachers[t], CBD_NAME_MAX, cfg->teachers[t].name);

@@ -62,8 +62,10 @@ static int parse_u64(const char *s, uint64_t *out) {
     return 0;
 }
 
+/* Decimal numbers only, as documented: strtod's hexadecimal floats
+ * ("0x1p-2"), inf and nan are refused. */
 static int parse_float(const char *s, float *out) {
-    if (!*s) return -1;
+    if (!*s || strpbrk(s, "xXnN")) return -1;
     char *end;
     errno = 0;
     double v = strtod(s, &end);
@@ -165,7 +167,7 @@ int config_parse_value(const key_spec *k, void *base, const char *text, char *wh
     case KEY_FLOAT: {
         float v;
         if (parse_float(text, &v) != 0) {
-            snprintf(why, why_len, "expected a finite number");
+            snprintf(why, why_len, "expected a finite decimal number");
             return -1;
         }
         if (check_number(c, v, why, why_len) != 0) return -1;

@@ -10,15 +10,12 @@
 #include "training/interrupt.h"
 
 static const struct {
-    const char *name;
-    int has_arg;
+    const char *name, *arg; /* arg: what the value is, NULL for a flag */
     unsigned flag;
 } known[] = {
-    {"teacher", required_argument, CBD_ARG_TEACHER}, {"resume", no_argument, CBD_ARG_RESUME},
-    {"force", no_argument, CBD_ARG_FORCE},           {"quiet", no_argument, CBD_ARG_QUIET},
-    {"model", required_argument, CBD_ARG_MODEL},     {"name", required_argument, CBD_ARG_NAME},
-    {"split", required_argument, CBD_ARG_SPLIT},     {"ncm", no_argument, CBD_ARG_NCM},
-    {"student", required_argument, CBD_ARG_STUDENT},
+    {"teacher", "NAME", CBD_ARG_TEACHER}, {"resume", NULL, CBD_ARG_RESUME}, {"force", NULL, CBD_ARG_FORCE},
+    {"quiet", NULL, CBD_ARG_QUIET},       {"model", "CKPT", CBD_ARG_MODEL}, {"name", "NAME", CBD_ARG_NAME},
+    {"split", "test|val", CBD_ARG_SPLIT}, {"ncm", NULL, CBD_ARG_NCM},       {"student", "NAME", CBD_ARG_STUDENT},
 };
 #define KNOWN_COUNT ((int)(sizeof known / sizeof known[0]))
 
@@ -41,7 +38,8 @@ void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned req
     opts[n++] = (struct option){"set", required_argument, 0, 's'};
     opts[n++] = (struct option){"help", no_argument, 0, 'h'};
     for (int i = 0; i < KNOWN_COUNT; i++)
-        if (accepted & known[i].flag) opts[n++] = (struct option){known[i].name, known[i].has_arg, 0, 256 + i};
+        if (accepted & known[i].flag)
+            opts[n++] = (struct option){known[i].name, known[i].arg ? required_argument : no_argument, 0, 256 + i};
     opts[n] = (struct option){0, 0, 0, 0};
     unsigned given = 0;
     int opt;
@@ -51,6 +49,7 @@ void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned req
             exit(CBD_EXIT_OK);
         }
         if (opt == 'c') {
+            if (a->config) cbd_fail(CBD_EXIT_USAGE, "--config given twice (%s and %s): one experiment per run", a->config, optarg);
             a->config = optarg;
             continue;
         }
@@ -62,6 +61,9 @@ void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned req
         }
         if (opt < 256) bad_usage(usage);
         const unsigned flag = known[opt - 256].flag;
+        if ((given & flag) && flag != CBD_ARG_MODEL)
+            cbd_fail(CBD_EXIT_USAGE, "--%s given twice: a run takes one (run the stage once for each)",
+                     known[opt - 256].name);
         given |= flag;
         switch (flag) {
         case CBD_ARG_TEACHER: a->teacher = optarg; break;
@@ -79,7 +81,19 @@ void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned req
         case CBD_ARG_NCM: a->ncm = 1; break;
         }
     }
-    if (optind != argc || !a->config || (given & required) != required) bad_usage(usage);
+    if (optind != argc) {
+        usage(stderr);
+        cbd_fail(CBD_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+    }
+    if (!a->config) {
+        usage(stderr);
+        cbd_fail(CBD_EXIT_USAGE, "missing --config FILE (the experiment INI)");
+    }
+    for (int i = 0; i < KNOWN_COUNT; i++)
+        if ((required & known[i].flag) && !(given & known[i].flag)) {
+            usage(stderr);
+            cbd_fail(CBD_EXIT_USAGE, "missing --%s %s", known[i].name, known[i].arg);
+        }
 }
 
 void cbd_stage_load_config(const cbd_stage_args *a, cbd_config *cfg) {

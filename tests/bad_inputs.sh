@@ -66,6 +66,9 @@ setup() {
             "$bin/cbd-ckpt" init --arch resnet32 --classes 3 --in-channels 3 run/teachers/t1.resume.ckpt.h5 >/dev/null ;;
         ckpt_missing_tensor) copy_run && "$edit" delete $ckpt stage1/block1/conv1/weight ;;
         ckpt_nan_weights) copy_run && "$edit" nan $ckpt classifier/weight 1 ;;
+        dump_running) # a dump in progress: its .partial, and its lock held by another process
+            copy_run && mv $store $store.partial && "$edit" set-int $store.partial complete 0 &&
+                { flock -o -x $store.lock sleep 60 >/dev/null 2>&1 & echo $! >holder.pid; } && sleep 0.5 ;;
         *) echo "no setup step '$1'" >&2; return 1 ;;
     esac
 }
@@ -99,10 +102,23 @@ while IFS=$'\t' read -r name files step command expect message input; do
     if [ -z "$why" ]; then
         read -ra argv <<<"$command"
         status=0
-        (cd "$dir" && exec "$bin/${argv[0]}" "${argv[@]:1}") </dev/null >"$dir/stdout" 2>"$dir/stderr" || status=$?
+        if [ "${argv[0]}" = interrupted ]; then
+            # SIGINT once the run has started its first epoch: one line, the lock removed, killed by SIGINT
+            (cd "$dir" && exec "$bin/${argv[1]}" "${argv[@]:2}") </dev/null >"$dir/stdout" 2>"$dir/stderr" &
+            pid=$!
+            for _ in $(seq 200); do grep -q "epoch" "$dir/stderr" 2>/dev/null && break; sleep 0.05; done
+            kill -INT $pid
+            wait $pid || status=$?
+            [ -z "$(find "$dir" -name '*.lock')" ] || why="the interrupted run left $(find "$dir" -name '*.lock')"
+        else
+            (cd "$dir" && exec "$bin/${argv[0]}" "${argv[@]:1}") </dev/null >"$dir/stdout" 2>"$dir/stderr" || status=$?
+        fi
+        [ -f "$dir/holder.pid" ] && kill "$(cat "$dir/holder.pid")" 2>/dev/null || true
         err=$(cat "$dir/stderr")
         all=$err$'\n'$(cat "$dir/stdout")
-        if [ "$status" -gt 128 ]; then
+        if [ -n "$why" ]; then
+            :
+        elif [ "$status" -gt 128 ] && [ "$status" -ne "$expect" ]; then
             why="killed by signal $((status - 128))"
         elif grep -qE 'Sanitizer|runtime error:|Assertion|internal error' "$dir/stderr"; then
             why="crash report: $(grep -m1 -E 'Sanitizer|runtime error:|Assertion|internal error' "$dir/stderr")"
@@ -110,7 +126,7 @@ while IFS=$'\t' read -r name files step command expect message input; do
             why="exit $status, expected $expect: $(head -c 300 "$dir/stderr")"
         elif [ "$message" != - ] && ! contains "$all" "$message"; then
             why="message '$message' not in: $(head -c 300 "$dir/stderr")"
-        elif [ "$expect" -ne 0 ] && ! grep -q '^cbd: error: \|^defect: ' "$dir/stderr" "$dir/stdout"; then
+        elif [ "$expect" -ne 0 ] && ! grep -q '^cbd: error: \|^cbd: interrupted: \|^defect: ' "$dir/stderr" "$dir/stdout"; then
             why="no 'cbd: error:' line"
         fi
     fi

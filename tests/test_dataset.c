@@ -277,11 +277,7 @@ static void test_threads(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s WORK_DIR\n", argv[0]);
-        return 2;
-    }
-    dir = argv[1];
+    dir = test_work_dir(argc, argv);
     make_sources();
     test_sources_agree();
     test_channels_and_size();

@@ -247,11 +247,7 @@ static void bench(const char *path, int64_t cap, const char *what) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s WORK_DIR\n", argv[0]);
-        return 2;
-    }
-    dir = argv[1];
+    dir = test_work_dir(argc, argv);
     if (write_store(path_of(store_names[0]), 0, N, 16, 5, VIEWS, CBD_STORE_FLOAT32, 1) != 0 ||
         write_store(path_of(store_names[1]), 1, N, 8, 5, VIEWS, CBD_STORE_FLOAT16, 0) != 0 ||
         write_store(path_of(store_names[2]), 2, N, 64, 5, VIEWS, CBD_STORE_FLOAT16, 1) != 0)

@@ -796,11 +796,7 @@ static void test_resume(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s WORK_DIR\n", argv[0]);
-        return 2;
-    }
-    dir = argv[1];
+    dir = test_work_dir(argc, argv);
     test_half();
     test_round_trip("f32_logits.h5", 300, 12, 7, 3, CBD_STORE_FLOAT32, 1);
     test_round_trip("f16.h5", 300, 12, 7, 3, CBD_STORE_FLOAT16, 0);

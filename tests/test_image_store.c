@@ -317,11 +317,7 @@ static void test_reader_refusals(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s WORK_DIR\n", argv[0]);
-        return 2;
-    }
-    dir = argv[1];
+    dir = test_work_dir(argc, argv);
     CHECK(cbd_image_store_path("a/b.h5") && !cbd_image_store_path("a/b.txt") && !cbd_image_store_path("h5"),
           "store names");
     test_round_trip();

@@ -259,11 +259,7 @@ static void test_no_temporary_left(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s WORK_DIR\n", argv[0]);
-        return 2;
-    }
-    dir = argv[1];
+    dir = test_work_dir(argc, argv);
     char err[1024];
     cbd_jpeg_decoder *d = cbd_jpeg_decoder_create(err, sizeof err);
     if (!d) {

@@ -202,11 +202,7 @@ static void test_counts(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s WORK_DIR\n", argv[0]);
-        return 2;
-    }
-    dir = argv[1];
+    dir = test_work_dir(argc, argv);
     test_parse();
     test_digest();
     test_refusals();

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "nn/backend.h"
 #include "nn/rng.h"
@@ -23,6 +24,18 @@ static int test_checks = 0;
             fputc('\n', stderr);                                            \
         }                                                                   \
     } while (0)
+
+/* The one argument of a test that works in a folder: an existing folder
+ * (not an option such as --help); anything else prints the usage and
+ * exits 2. */
+static inline const char *test_work_dir(int argc, char **argv) {
+    struct stat st;
+    if (argc != 2 || argv[1][0] == '-' || stat(argv[1], &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "usage: %s WORK_DIR (an existing, empty folder)\n", argv[0]);
+        exit(2);
+    }
+    return argv[1];
+}
 
 static inline int test_finish(const char *name) {
     printf("%s: %d checks, %d failed\n", name, test_checks, test_failures);

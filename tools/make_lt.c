@@ -264,6 +264,26 @@ static void cap_counts(const input *in, const int64_t *wanted, int64_t *kept) {
     free(available);
 }
 
+/* Says when the counts kept do not give the imbalance asked (within 5%):
+ * too few images at the top, or n_max / IF below one image. */
+static void report_imbalance(const options *o, const input *in, const int64_t *wanted, const int64_t *kept) {
+    int64_t hi = 0, lo = INT64_MAX, hi_wanted = 0, lo_wanted = INT64_MAX;
+    for (int c = 0; c < in->classes; c++) {
+        if (kept[c] > hi) hi = kept[c];
+        if (kept[c] < lo) lo = kept[c];
+        if (wanted[c] > hi_wanted) hi_wanted = wanted[c];
+        if (wanted[c] < lo_wanted) lo_wanted = wanted[c];
+    }
+    if (lo < 1) return; /* an empty class: cap_counts said so */
+    const double reached = (double)hi / (double)lo;
+    if (fabs(reached - o->imbalance) <= 0.05 * o->imbalance) return;
+    const char *why = lo_wanted < 1 ? "n_max / IF is below one image, and every class keeps at least one"
+                      : hi < hi_wanted ? "the largest classes have fewer images than n_max"
+                                       : "the counts round to whole images";
+    cbd_warn("make-lt: the imbalance reached is %.3g (%" PRId64 " / %" PRId64 " images), not the %g asked: %s",
+             reached, hi, lo, o->imbalance, why);
+}
+
 /* ---- output ------------------------------------------------------------------------------------ */
 
 /* "class order 1,8,5,... (largest count first)", "class order random:7 = ...", or
@@ -398,6 +418,7 @@ int main(int argc, char **argv) {
     else pareto_counts(&o, in.classes, by_rank);
     for (int r = 0; r < in.classes; r++) wanted[class_at_rank[r]] = by_rank[r];
     cap_counts(&in, wanted, kept);
+    report_imbalance(&o, &in, wanted, kept);
     uint8_t *keep = cbd_calloc((size_t)in.count, 1);
     select_images(&o, &in, kept, keep);
     int64_t total = 0;

@@ -1,0 +1,48 @@
+# What the shell tests share; each sources it first:
+#   . "$(dirname "$0")/lib.sh"
+#   test_begin "$@"               # BIN_DIR WORK_DIR [more]: sets bin, work (absolute, emptied)
+#   synthetic DIR SEED [OPTIONS]  # a small long-tailed set (5 classes, 30 down to 3 images, 20 px)
+#   expect_exit CODE WHAT CMD...  # runs CMD (stderr in $work/err), fails unless it exits CODE
+#   expect_message WHAT TEXT      # fails unless $work/err holds TEXT
+#   files_digest FILE...          # one line that changes when any of the files does
+#   leftover_temporaries DIR      # the *.tmp.PID files under DIR
+# `fail MESSAGE` ends the test.
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+test_begin() {
+    [ $# -ge 2 ] || { echo "usage: $0 BIN_DIR WORK_DIR ..." >&2; exit 2; }
+    bin=$(cd "$1" && pwd)
+    rm -rf "$2"
+    mkdir -p "$2"
+    work=$(cd "$2" && pwd)
+}
+
+synthetic() {
+    local dir=$1 seed=$2
+    shift 2
+    "$bin/make-synthetic" --out "$dir" --classes 5 --n-max 30 --imbalance 10 --size 20 --val-per-class 2 \
+        --test-per-class 2 --seed "$seed" "$@" >/dev/null 2>&1 || fail "make-synthetic --out $dir failed"
+}
+
+expect_exit() {
+    local want=$1 what=$2
+    shift 2
+    local got=0
+    "$@" >"$work/out" 2>"$work/err" || got=$?
+    [ "$got" -eq "$want" ] || fail "$what: exit $got, expected $want: $(head -c 600 "$work/err")"
+}
+
+expect_message() {
+    grep -qF -- "$2" "$work/err" || fail "$1: the message does not say '$2': $(head -c 600 "$work/err")"
+}
+
+files_digest() {
+    local f
+    for f in "$@"; do
+        if [ -e "$f" ]; then cksum <"$f" | tr '\n' ' '; else printf 'missing '; fi
+    done
+    echo
+}
+
+leftover_temporaries() { find "$1" -name '*.tmp.*' 2>/dev/null || true; }
