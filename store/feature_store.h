@@ -35,7 +35,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #define CBD_FEATURE_STORE_FORMAT "cbd-feature-store"
 #define CBD_FEATURE_STORE_FORMAT_VERSION 1
@@ -140,11 +139,40 @@ int64_t cbd_feature_store_float_bytes(const cbd_feature_store_spec *spec);
 int cbd_feature_store_read(cbd_feature_store *fs, const int64_t *images, const uint32_t *views,
                            int64_t count, float *features, float *logits, char *err, size_t err_len);
 
-/* Checks a store without expectations: the opening checks, the datasets'
- * shapes and types, labels in range, and every value finite (view by view).
- * Prints one line per defect to report (NULL: silent; rows with NaN or Inf
- * beyond the first few of a view are summed up in one line) and returns the
- * number of defects: 0 for a clean store. */
-int cbd_feature_store_verify(const char *path, FILE *report);
+/* ---- checking ------------------------------------------------------------------ */
+
+/* Called with each defect found, as one line without the "defect: " prefix. */
+typedef void (*cbd_feature_defect_fn)(void *arg, const char *defect);
+
+/* Checks a store without expectations, going on after each defect: the
+ * format and every attribute (missing, unreadable or out of range), the
+ * datasets' shapes and types against each other and the attributes (the
+ * labels 4-byte integers, float parts float16 or float32 as the dtype says),
+ * completeness (complete, center_done, the views not done), labels in range,
+ * and every value of the views done finite (NaN and Inf counted per view).
+ * Returns the number of defects: 0 for a clean store, and then summary
+ * describes it ("complete feature store, 6 images x 2 views, d = 4, float32,
+ * logits; labels in range, no NaN or Inf"). The one verifier: the stages'
+ * reader refuses the same defects, h5inspect --verify prints them. */
+int cbd_feature_store_verify(const char *path, cbd_feature_defect_fn defect, void *arg, char *summary,
+                             size_t summary_len);
+
+/* ---- rows as they are (tools) ------------------------------------------------------ */
+
+typedef struct cbd_feature_rows cbd_feature_rows;
+
+/* Opens a store to read rows whatever its state (a .partial, views not
+ * done): its header must read and its parts have the shapes and types it
+ * says; nothing else is checked. NULL with a message naming the file. */
+cbd_feature_rows *cbd_feature_rows_open(const char *path, char *err, size_t err_len);
+const cbd_feature_store_spec *cbd_feature_rows_spec(const cbd_feature_rows *r);
+/* 1 when view (0..S-1, or CBD_FEATURE_WRITER_CENTER) is marked done. */
+int cbd_feature_rows_view_done(const cbd_feature_rows *r, int64_t view);
+/* Rows [first, first + rows) of a view (CBD_FEATURE_WRITER_CENTER: the
+ * center) of the features or (logits = 1) the logits, as float32 into out
+ * [rows, width]. Returns 0, or -1 with a message. */
+int cbd_feature_rows_read(cbd_feature_rows *r, int logits, int64_t view, int64_t first, int64_t rows, float *out,
+                          char *err, size_t err_len);
+void cbd_feature_rows_close(cbd_feature_rows *r);
 
 #endif

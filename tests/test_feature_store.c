@@ -24,6 +24,8 @@
 #include "store/half.h"
 #include "test_util.h"
 
+static void to_stream(void *arg, const char *line);
+
 static const char *dir;
 
 static const char *path_of(const char *name) {
@@ -552,12 +554,22 @@ static void test_refusals(void) {
     cbd_feature_store *fs = cbd_feature_store_open(good, &e, 0, err, sizeof err);
     CHECK(fs != NULL, "matching expectations: %s", err);
     cbd_feature_store_close(fs);
-    CHECK(cbd_feature_store_verify(good, stderr) == 0, "the good store has defects");
-    CHECK(cbd_feature_store_verify(view_missing, NULL) == 1, "verify of an incomplete store");
+    CHECK(cbd_feature_store_verify(good, to_stream, stderr, NULL, 0) == 0, "the good store has defects");
+    char *report_text = NULL;
+    size_t report_len = 0;
+    FILE *report = open_memstream(&report_text, &report_len);
+    const int defects = cbd_feature_store_verify(view_missing, to_stream, report, NULL, 0);
+    fclose(report);
+    CHECK(defects >= 1 && strstr(report_text, "incomplete: views not done"), "verify of an incomplete store: %s",
+          report_text);
+    free(report_text);
     free(labels);
 }
 
 /* ---- verify ---------------------------------------------------------------------------- */
+
+/* Defects of the verifier, one per line, into a memstream. */
+static void to_stream(void *arg, const char *line) { fprintf(arg, "%s\n", line); }
 
 static void test_verify(void) {
     cbd_feature_store_spec s;
@@ -570,16 +582,18 @@ static void test_verify(void) {
     char *text = NULL;
     size_t len = 0;
     FILE *report = open_memstream(&text, &len);
-    int defects = cbd_feature_store_verify(path, report);
+    int defects = cbd_feature_store_verify(path, to_stream, report, NULL, 0);
     fclose(report);
     printf("  verify:\n%s", text);
     CHECK(defects == 3, "verify found %d defects, expected 3", defects);
-    CHECK(strstr(text, "dataset 'features' view 1 row 17: 1 NaN and 0 Inf values (first in column 5)") != NULL,
+    CHECK(strstr(text, "NaN in /features view 1: 1 value in 1 row, first at row 17") != NULL,
           "NaN not reported with its view and row: %s", text);
-    CHECK(strstr(text, "dataset 'center' row 2: 0 NaN and 1 Inf") != NULL, "Inf in the center not reported: %s", text);
-    CHECK(strstr(text, "dataset 'logits' view 2 row 40") != NULL, "Inf in the logits not reported: %s", text);
+    CHECK(strstr(text, "Inf in /center: 1 value in 1 row, first at row 2") != NULL, "Inf in the center not reported: %s",
+          text);
+    CHECK(strstr(text, "Inf in /logits view 2: 1 value in 1 row, first at row 40") != NULL,
+          "Inf in the logits not reported: %s", text);
     free(text);
-    CHECK(cbd_feature_store_verify(path_of("missing.h5"), NULL) == 1, "verify of a missing file");
+    CHECK(cbd_feature_store_verify(path_of("missing.h5"), NULL, NULL, NULL, 0) == 1, "verify of a missing file");
 }
 
 /* ---- resume -------------------------------------------------------------------------- */
@@ -790,7 +804,7 @@ static void test_resume(void) {
             if (!cbd_feature_writer_view_done(w, v)) write_view(w, v, 0, s.n, 1);
         CHECK(cbd_feature_writer_finish(w, err, sizeof err) == 0, "%s", err);
         CHECK(same_content(reference, killed, why, sizeof why), "store resumed after SIGKILL differs: %s", why);
-        CHECK(cbd_feature_store_verify(killed, stderr) == 0, "store resumed after SIGKILL has defects");
+        CHECK(cbd_feature_store_verify(killed, to_stream, stderr, NULL, 0) == 0, "store resumed after SIGKILL has defects");
     }
     free(labels);
 }

@@ -56,7 +56,7 @@ static void open_and_read(int64_t memory_cap) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > 1024 * 1024) return 0;
     fuzz_write_file(store_path, data, size);
-    (void)cbd_feature_store_verify(store_path, NULL);
+    (void)cbd_feature_store_verify(store_path, NULL, NULL, NULL, 0);
     open_and_read(0);
     return 0;
 }
