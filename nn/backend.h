@@ -121,6 +121,17 @@ typedef struct {
       (cbd_backend * be, size_t n, float *w, const float *g, float *m, float lr, float momentum,  \
        float weight_decay, int nesterov))
 
+/* A backend's functions and its table come from the list too. Its private
+ * header defines CBD_OP_FN(name) as its function of op `name` (cpu_##name)
+ * and expands CBD_BACKEND_DECLARE_OPS: one prototype per op. Its create
+ * function sets `be->ops = (cbd_ops)CBD_BACKEND_OPS_TABLE`. An op the
+ * backend does not define fails the link; one with another signature fails
+ * the compilation; the table cannot leave one out. */
+#define CBD_OP_DECLARE(name, ret, args) ret CBD_OP_FN(name) args;
+#define CBD_OP_INIT(name, ret, args) .name = CBD_OP_FN(name),
+#define CBD_BACKEND_DECLARE_OPS CBD_BACKEND_OPS(CBD_OP_DECLARE)
+#define CBD_BACKEND_OPS_TABLE {CBD_BACKEND_OPS(CBD_OP_INIT)}
+
 typedef struct {
 #define CBD_OP_SLOT(name, ret, args) ret(*name) args;
     CBD_BACKEND_OPS(CBD_OP_SLOT)

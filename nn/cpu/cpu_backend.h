@@ -116,65 +116,11 @@ static inline int cpu_blocked(const cpu_impl *impl, int c) {
 void cpu_execute(cpu_impl *impl, dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args);
 void cpu_memory_bind(dnnl_memory_t mem, const void *ptr);
 
-/* ---- ops (one group per file) ---- */
-/* conv_cpu.c */
-void cpu_conv2d_forward(cbd_backend *be, const cbd_conv_shape *s, const float *x, const float *w,
-                        float *y);
-void cpu_conv2d_backward_data(cbd_backend *be, const cbd_conv_shape *s, const float *dy,
-                              const float *w, float *dx);
-void cpu_conv2d_backward_weights(cbd_backend *be, const cbd_conv_shape *s, const float *x,
-                                 const float *dy, float *dw);
-/* batchnorm_cpu.c */
-void cpu_batchnorm_forward_train(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
-                                 const float *gamma, const float *beta, float *y,
-                                 float *batch_mean, float *batch_var, int relu);
-void cpu_batchnorm_forward_infer(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
-                                 const float *gamma, const float *beta, const float *mean,
-                                 const float *var, float *y, int relu);
-void cpu_batchnorm_backward(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
-                            const float *dy, const float *relu_y, const float *gamma,
-                            const float *batch_mean, const float *batch_var, float *dx, float *dgamma,
-                            float *dbeta);
-void cpu_batchnorm_update_running(cbd_backend *be, int channels, size_t count, float momentum,
-                                  const float *batch_mean, const float *batch_var,
-                                  float *running_mean, float *running_var);
-/* pool_cpu.c */
-size_t cpu_maxpool_workspace_bytes(cbd_backend *be, const cbd_pool_shape *s);
-void cpu_maxpool_forward(cbd_backend *be, const cbd_pool_shape *s, const float *x, float *y,
-                         void *workspace);
-void cpu_maxpool_backward(cbd_backend *be, const cbd_pool_shape *s, const float *dy,
-                          const void *workspace, float *dx);
-void cpu_avgpool_global_forward(cbd_backend *be, const cbd_shape4 *in, const float *x, float *y);
-void cpu_avgpool_global_backward(cbd_backend *be, const cbd_shape4 *in, const float *dy,
-                                 float *dx);
-/* gemm_cpu.c */
-void cpu_gemm(cbd_backend *be, int trans_a, int trans_b, int m, int n, int k, float alpha,
-              const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
-void cpu_add_row_vector(cbd_backend *be, int rows, int cols, const float *v, float *y);
-void cpu_sum_rows(cbd_backend *be, int rows, int cols, const float *x, float *out);
-/* elementwise_cpu.c */
-void cpu_relu_forward(cbd_backend *be, size_t n, const float *x, float *y);
-void cpu_relu_backward(cbd_backend *be, size_t n, const float *y, const float *dy, float *dx);
-void cpu_add(cbd_backend *be, size_t n, const float *a, const float *b, float *y);
-void cpu_axpy(cbd_backend *be, size_t n, float alpha, const float *x, float *y);
-void cpu_scale(cbd_backend *be, size_t n, float alpha, float *x);
-void cpu_shortcut_pad_forward(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
-                              const float *x, float *y);
-void cpu_shortcut_pad_backward(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
-                               const float *dy, float *dx);
-void cpu_l2norm_rows_forward(cbd_backend *be, int rows, int cols, const float *x, float *y,
-                             float *norms);
-void cpu_l2norm_rows_backward(cbd_backend *be, int rows, int cols, const float *y,
-                              const float *norms, const float *dy, float *dx);
-/* loss_cpu.c */
-double cpu_softmax_cross_entropy(cbd_backend *be, int rows, int classes, const float *z,
-                                 const int *labels, float grad_scale, float *dz);
-double cpu_distill_kd(cbd_backend *be, int rows, int classes, float temperature, const float *z,
-                      const float *teacher_z, float grad_scale, float *dz);
-double cpu_distill_cosine(cbd_backend *be, int rows, int dim, const float *a, const float *target,
-                          float beta, float grad_scale, float *da);
-/* sgd_cpu.c */
-void cpu_sgd_update(cbd_backend *be, size_t n, float *w, const float *g, float *m, float lr,
-                    float momentum, float weight_decay, int nesterov);
+/* ---- ops ---- */
+/* cpu_NAME for every op NAME of nn/backend.h's list, declared from it (memory: backend_cpu.c; conv2d_*: conv_cpu.c; batchnorm_*: batchnorm_cpu.c; maxpool_*, avgpool_*: pool_cpu.c;
+ * gemm, add_row_vector, sum_rows: gemm_cpu.c; the elementwise ops, shortcut_pad_* and l2norm_rows_*:
+ * elementwise_cpu.c; the losses: loss_cpu.c; sgd_update: sgd_cpu.c). */
+#define CBD_OP_FN(name) cpu_##name
+CBD_BACKEND_DECLARE_OPS
 
 #endif

@@ -74,7 +74,7 @@ static void pool_trim(cuda_impl *impl) {
     pool->cached_bytes = 0;
 }
 
-static void *cuda_alloc(cbd_backend *be, size_t bytes) {
+void *cuda_alloc(cbd_backend *be, size_t bytes) {
     cuda_impl *impl = cuda_of(be);
     cuda_pool *pool = &impl->pool;
     const size_t rounded = (bytes ? (bytes + POOL_ROUND - 1) / POOL_ROUND : 1) * POOL_ROUND;
@@ -105,7 +105,7 @@ static void *cuda_alloc(cbd_backend *be, size_t bytes) {
     return ptr;
 }
 
-static void cuda_release(cbd_backend *be, void *p) {
+void cuda_release(cbd_backend *be, void *p) {
     if (!p) return;
     cuda_pool *pool = &cuda_of(be)->pool;
     /* recent allocations are the likeliest to be released first */
@@ -145,7 +145,7 @@ static int staging_ready(cuda_impl *impl) {
 /* The caller may reuse its host buffer as soon as the call returns: the
  * bytes are in a staging buffer (or, without one, already copied). The copy
  * is queued on the stream, so ops queued after it see the data. */
-static void cuda_upload(cbd_backend *be, void *dst, const void *host_src, size_t bytes) {
+void cuda_upload(cbd_backend *be, void *dst, const void *host_src, size_t bytes) {
     if (!bytes) return;
     cuda_impl *impl = cuda_of(be);
     if (!staging_ready(impl)) {
@@ -167,19 +167,19 @@ static void cuda_upload(cbd_backend *be, void *dst, const void *host_src, size_t
 
 /* Waits for the copy (and so for all queued work): the caller reads its
  * buffer next. */
-static void cuda_download(cbd_backend *be, void *host_dst, const void *src, size_t bytes) {
+void cuda_download(cbd_backend *be, void *host_dst, const void *src, size_t bytes) {
     if (!bytes) return;
     CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, cuda_stream(be)));
     CUDA_CHECK(cudaStreamSynchronize(cuda_stream(be)));
 }
 
 /* Device to device, queued like any op. */
-static void cuda_copy(cbd_backend *be, void *dst, const void *src, size_t bytes) {
+void cuda_copy(cbd_backend *be, void *dst, const void *src, size_t bytes) {
     if (!bytes || dst == src) return;
     CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, cuda_stream(be)));
 }
 
-static void cuda_synchronize(cbd_backend *be) { CUDA_CHECK(cudaStreamSynchronize(cuda_stream(be))); }
+void cuda_synchronize(cbd_backend *be) { CUDA_CHECK(cudaStreamSynchronize(cuda_stream(be))); }
 
 /* ---- shared buffers ---- */
 
@@ -277,42 +277,6 @@ cbd_backend *cbd_backend_cuda_create(char *err, size_t err_len) {
     be->name = "cuda";
     be->impl = impl;
     be->destroy = cuda_destroy;
-    be->ops = (cbd_ops){
-        .alloc = cuda_alloc,
-        .release = cuda_release,
-        .upload = cuda_upload,
-        .download = cuda_download,
-        .copy = cuda_copy,
-        .fill = cuda_fill,
-        .synchronize = cuda_synchronize,
-        .conv2d_forward = cuda_conv2d_forward,
-        .conv2d_backward_data = cuda_conv2d_backward_data,
-        .conv2d_backward_weights = cuda_conv2d_backward_weights,
-        .batchnorm_forward_train = cuda_batchnorm_forward_train,
-        .batchnorm_forward_infer = cuda_batchnorm_forward_infer,
-        .batchnorm_backward = cuda_batchnorm_backward,
-        .batchnorm_update_running = cuda_batchnorm_update_running,
-        .maxpool_workspace_bytes = cuda_maxpool_workspace_bytes,
-        .maxpool_forward = cuda_maxpool_forward,
-        .maxpool_backward = cuda_maxpool_backward,
-        .avgpool_global_forward = cuda_avgpool_global_forward,
-        .avgpool_global_backward = cuda_avgpool_global_backward,
-        .gemm = cuda_gemm,
-        .add_row_vector = cuda_add_row_vector,
-        .sum_rows = cuda_sum_rows,
-        .relu_forward = cuda_relu_forward,
-        .relu_backward = cuda_relu_backward,
-        .add = cuda_add,
-        .axpy = cuda_axpy,
-        .scale = cuda_scale,
-        .shortcut_pad_forward = cuda_shortcut_pad_forward,
-        .shortcut_pad_backward = cuda_shortcut_pad_backward,
-        .l2norm_rows_forward = cuda_l2norm_rows_forward,
-        .l2norm_rows_backward = cuda_l2norm_rows_backward,
-        .softmax_cross_entropy = cuda_softmax_cross_entropy,
-        .distill_kd = cuda_distill_kd,
-        .distill_cosine = cuda_distill_cosine,
-        .sgd_update = cuda_sgd_update,
-    };
+    be->ops = (cbd_ops)CBD_BACKEND_OPS_TABLE;
     return be;
 }

@@ -91,71 +91,18 @@ void *cuda_buffer(cuda_impl *impl, int slot, size_t bytes);
  * reason in err (elementwise_cuda.cu). */
 int cuda_kernels_loadable(char *err, size_t err_len);
 
-/* ---- ops (one group per file) ---- */
-/* conv_cudnn.c */
-void cuda_conv2d_forward(cbd_backend *be, const cbd_conv_shape *s, const float *x, const float *w,
-                         float *y);
-void cuda_conv2d_backward_data(cbd_backend *be, const cbd_conv_shape *s, const float *dy,
-                               const float *w, float *dx);
-void cuda_conv2d_backward_weights(cbd_backend *be, const cbd_conv_shape *s, const float *x,
-                                  const float *dy, float *dw);
+/* conv_cudnn.c: drops the cached plans */
 void cuda_conv_cache_clear(cuda_impl *impl);
 /* convert_cuda.cu: n values between fp32 and bf16 (y holds n bf16, x n bf16) */
 void cuda_to_bf16(cbd_backend *be, size_t n, const float *x, void *y);
 void cuda_from_bf16(cbd_backend *be, size_t n, const void *x, float *y);
-/* batchnorm_cuda.cu */
-void cuda_batchnorm_forward_train(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
-                                  const float *gamma, const float *beta, float *y,
-                                  float *batch_mean, float *batch_var, int relu);
-void cuda_batchnorm_forward_infer(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
-                                  const float *gamma, const float *beta, const float *mean,
-                                  const float *var, float *y, int relu);
-void cuda_batchnorm_backward(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
-                             const float *dy, const float *relu_y, const float *gamma,
-                             const float *batch_mean, const float *batch_var, float *dx, float *dgamma,
-                             float *dbeta);
-void cuda_batchnorm_update_running(cbd_backend *be, int channels, size_t count, float momentum,
-                                   const float *batch_mean, const float *batch_var,
-                                   float *running_mean, float *running_var);
-/* pool_cuda.cu */
-size_t cuda_maxpool_workspace_bytes(cbd_backend *be, const cbd_pool_shape *s);
-void cuda_maxpool_forward(cbd_backend *be, const cbd_pool_shape *s, const float *x, float *y,
-                          void *workspace);
-void cuda_maxpool_backward(cbd_backend *be, const cbd_pool_shape *s, const float *dy,
-                           const void *workspace, float *dx);
-void cuda_avgpool_global_forward(cbd_backend *be, const cbd_shape4 *in, const float *x, float *y);
-void cuda_avgpool_global_backward(cbd_backend *be, const cbd_shape4 *in, const float *dy,
-                                  float *dx);
-/* gemm_cublas.c */
-void cuda_gemm(cbd_backend *be, int trans_a, int trans_b, int m, int n, int k, float alpha,
-               const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
-/* elementwise_cuda.cu */
-void cuda_fill(cbd_backend *be, float *x, size_t n, float value);
-void cuda_add_row_vector(cbd_backend *be, int rows, int cols, const float *v, float *y);
-void cuda_sum_rows(cbd_backend *be, int rows, int cols, const float *x, float *out);
-void cuda_relu_forward(cbd_backend *be, size_t n, const float *x, float *y);
-void cuda_relu_backward(cbd_backend *be, size_t n, const float *y, const float *dy, float *dx);
-void cuda_add(cbd_backend *be, size_t n, const float *a, const float *b, float *y);
-void cuda_axpy(cbd_backend *be, size_t n, float alpha, const float *x, float *y);
-void cuda_scale(cbd_backend *be, size_t n, float alpha, float *x);
-void cuda_shortcut_pad_forward(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
-                               const float *x, float *y);
-void cuda_shortcut_pad_backward(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
-                                const float *dy, float *dx);
-void cuda_l2norm_rows_forward(cbd_backend *be, int rows, int cols, const float *x, float *y,
-                              float *norms);
-void cuda_l2norm_rows_backward(cbd_backend *be, int rows, int cols, const float *y,
-                               const float *norms, const float *dy, float *dx);
-/* loss_cuda.cu */
-double cuda_softmax_cross_entropy(cbd_backend *be, int rows, int classes, const float *z,
-                                  const int *labels, float grad_scale, float *dz);
-double cuda_distill_kd(cbd_backend *be, int rows, int classes, float temperature, const float *z,
-                       const float *teacher_z, float grad_scale, float *dz);
-double cuda_distill_cosine(cbd_backend *be, int rows, int dim, const float *a, const float *target,
-                           float beta, float grad_scale, float *da);
-/* sgd_cuda.cu */
-void cuda_sgd_update(cbd_backend *be, size_t n, float *w, const float *g, float *m, float lr,
-                     float momentum, float weight_decay, int nesterov);
+
+/* ---- ops ---- */
+/* cuda_NAME for every op NAME of nn/backend.h's list, declared from it (memory: backend_cuda.c; conv2d_*: conv_cudnn.c; batchnorm_*: batchnorm_cuda.cu; maxpool_*, avgpool_*:
+ * pool_cuda.cu; gemm: gemm_cublas.c; fill, add_row_vector, sum_rows, the elementwise ops, shortcut_pad_* and
+ * l2norm_rows_*: elementwise_cuda.cu; the losses: loss_cuda.cu; sgd_update: sgd_cuda.cu). */
+#define CBD_OP_FN(name) cuda_##name
+CBD_BACKEND_DECLARE_OPS
 
 #ifdef __cplusplus
 }
