@@ -99,9 +99,7 @@ typedef struct {
     const char *path; /* as given, for messages */
     const char *const *overrides;
 
-    char *buf;
-    size_t len, pos, line_end;
-    int lineno, at_line_start, grows;
+    int lineno; /* of the line being read */
 
     int section, teacher; /* current section: S_*, S_TEACHER (with teacher), S_NAMED_STUDENT (with
                            * student) or S_NONE */

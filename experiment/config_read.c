@@ -1,21 +1,18 @@
-/* Reading an experiment INI: the file through inih with our own line
- * counting (so errors name the line), section headers, key assignment with
- * unknown-key hints and duplicate checks, [student.NAME] entries, --set
- * overrides, and cbd_config_load, which runs resolution and the checks
- * between keys after reading. */
+/* Reading an experiment INI (through experiment/ini_file.h): section
+ * headers, key assignment with unknown-key hints and duplicate checks,
+ * [student.NAME] entries, --set overrides, and cbd_config_load, which runs
+ * resolution and the checks between keys after reading. */
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* realpath */
 #endif
 #include "experiment/config_internal.h"
+#include "experiment/ini_file.h"
 
 #include <errno.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <ini.h>
 
 #include "nn/log.h"
 
@@ -316,171 +313,25 @@ static void enter_section(loader *L, const char *name) {
         config_fail(L, "%s:%d: [%s]: unknown section (sections: %s)", L->path, line, name, known);
 }
 
-/* Called by the reader at the start of each line: counts it, strips leading
- * blanks, checks its length and syntax, and follows section headers. */
-static int begin_line(loader *L, int num) {
-    L->lineno++;
-    while (L->pos < L->len && (L->buf[L->pos] == ' ' || L->buf[L->pos] == '\t')) L->pos++;
-    const char *nl = memchr(L->buf + L->pos, '\n', L->len - L->pos);
-    L->line_end = nl ? (size_t)(nl - L->buf) + 1 : L->len;
-    size_t content = (nl ? (size_t)(nl - L->buf) : L->len) - L->pos;
-    const char *line = L->buf + L->pos;
-    if (content && line[content - 1] == '\r') content--;
-    if (memchr(line, '\0', content)) {
-        config_fail(L, "%s:%d: NUL byte in the line (not a text file?)", L->path, L->lineno);
-        return -1;
-    }
-    const int limit = (L->grows ? CBD_INI_MAX_LINE : num) - 3;
-    if (content > (size_t)limit) {
-        config_fail(L, "%s:%d: line longer than %d characters", L->path, L->lineno, limit);
-        return -1;
-    }
-    if (!content || line[0] == ';' || line[0] == '#') return 0;
-    if (line[0] == '[') {
-        const char *close = memchr(line, ']', content);
-        if (!close) {
-            config_fail(L, "%s:%d: %.*s: missing ']'", L->path, L->lineno, (int)content, line);
-            return -1;
-        }
-        for (const char *p = close + 1; p < line + content; p++) {
-            if (*p == ';' || *p == '#') break;
-            if (*p != ' ' && *p != '\t') {
-                config_fail(L, "%s:%d: unexpected text after the section header: %.*s", L->path, L->lineno,
-                     (int)(line + content - (close + 1)), close + 1);
-                return -1;
-            }
-        }
-        char name[CBD_NAME_MAX + 64];
-        const size_t n = (size_t)(close - line - 1);
-        if (n >= sizeof name) {
-            config_fail(L, "%s:%d: [%.*s]: section name too long", L->path, L->lineno, (int)n, line + 1);
-            return -1;
-        }
-        memcpy(name, line + 1, n);
-        name[n] = '\0';
-        enter_section(L, config_trim(name));
-        return L->failed ? -1 : 0;
-    }
-    /* A key line needs '=' or ':' before any inline comment (inih's rule). */
-    for (size_t i = 0; i < content; i++) {
-        if (line[i] == '=' || line[i] == ':') return 0;
-        if (line[i] == ';' && i && (line[i - 1] == ' ' || line[i - 1] == '\t')) break;
-    }
-    config_fail(L, "%s:%d: %.*s: expected `key = value`, a [section] header or a comment", L->path, L->lineno,
-         (int)(content > 80 ? 80 : content), line);
-    return -1;
+/* The handlers of the reader (experiment/ini_file.h). */
+static int on_section(void *ctx, const char *name, int line) {
+    loader *L = ctx;
+    L->lineno = line;
+    enter_section(L, name);
+    return L->failed ? -1 : 0;
 }
 
-/* inih's reader: hands over the current line with fgets semantics. */
-static char *next_line(char *str, int num, void *stream) {
-    loader *L = stream;
-    if (L->failed || L->pos >= L->len) return NULL;
-    if (L->at_line_start) {
-        if (begin_line(L, num) != 0) return NULL;
-        L->at_line_start = 0;
-    }
-    size_t n = 0;
-    while (n + 1 < (size_t)num && L->pos < L->line_end) str[n++] = L->buf[L->pos++];
-    str[n] = '\0';
-    if (L->pos >= L->line_end) L->at_line_start = 1;
-    return str;
+static int on_key(void *ctx, const char *name, const char *value, int line) {
+    loader *L = ctx;
+    L->lineno = line;
+    assign(L, line, L->section, L->section == S_NAMED_STUDENT ? L->student : L->teacher, name, value);
+    return L->failed ? -1 : 0;
 }
 
-static int on_key(void *user, const char *section, const char *name, const char *value) {
-    (void)section; /* the reader follows sections itself */
-    loader *L = user;
-    if (!L->failed)
-        assign(L, L->lineno, L->section, L->section == S_NAMED_STUDENT ? L->student : L->teacher, name, value);
-    return 1;
-}
-
-/* Runs inih over the file in L->buf with a known dialect. */
-static int parse_buffer(loader *L) {
-#if CBD_INIH_RUNTIME_OPTIONS
-    /* This inih build takes its options at run time: fix the dialect we
-     * document and let the line buffer grow to CBD_INI_MAX_LINE. */
-    static char start_prefixes[] = ";#", inline_prefixes[] = ";";
-    const bool saved_multiline = ini_allow_multiline, saved_bom = ini_allow_bom,
-               saved_inline = ini_allow_inline_comments, saved_stack = ini_use_stack,
-               saved_realloc = ini_allow_realloc, saved_stop = ini_stop_on_first_error,
-               saved_no_value = ini_allow_no_value;
-    char *const saved_start = ini_start_comment_prefixes, *const saved_inline_prefixes = ini_inline_comment_prefixes;
-    const int saved_max = ini_max_line;
-    ini_allow_multiline = false;
-    ini_allow_bom = true;
-    ini_allow_inline_comments = true;
-    ini_start_comment_prefixes = start_prefixes;
-    ini_inline_comment_prefixes = inline_prefixes;
-    ini_use_stack = false;
-    ini_allow_realloc = true;
-    ini_max_line = CBD_INI_MAX_LINE;
-    ini_stop_on_first_error = false;
-    ini_allow_no_value = false;
-    L->grows = 1;
-#endif
-    const int rc = ini_parse_stream(next_line, L, on_key, L);
-#if CBD_INIH_RUNTIME_OPTIONS
-    ini_allow_multiline = saved_multiline;
-    ini_allow_bom = saved_bom;
-    ini_allow_inline_comments = saved_inline;
-    ini_start_comment_prefixes = saved_start;
-    ini_inline_comment_prefixes = saved_inline_prefixes;
-    ini_use_stack = saved_stack;
-    ini_allow_realloc = saved_realloc;
-    ini_max_line = saved_max;
-    ini_stop_on_first_error = saved_stop;
-    ini_allow_no_value = saved_no_value;
-#endif
-    if (L->failed) return -1;
-    if (rc > 0) {
-        config_fail(L, "%s:%d: syntax error", L->path, rc);
-        return -1;
-    }
-    if (rc < 0) {
-        config_fail(L, "%s: inih could not parse the file (code %d)", L->path, rc);
-        return -1;
-    }
-    return 0;
-}
-
-static int read_file(loader *L) {
-    FILE *f = fopen(L->path, "rb");
-    if (!f) {
-        config_fail(L, "cannot open %s: %s", L->path, strerror(errno));
-        return -1;
-    }
-    size_t cap = 4096, len = 0;
-    char *buf = cbd_malloc(cap);
-    for (;;) {
-        if (len == cap) {
-            if (cap >= (size_t)16 << 20) {
-                fclose(f);
-                free(buf);
-                config_fail(L, "%s: larger than 16 MiB: not an experiment INI", L->path);
-                return -1;
-            }
-            cap *= 2;
-            char *grown = realloc(buf, cap);
-            if (!grown) CBD_PANIC("out of memory reading %s", L->path);
-            buf = grown;
-        }
-        const size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
-    }
-    const int bad = ferror(f);
-    const int saved = errno;
-    fclose(f);
-    if (bad) {
-        free(buf);
-        config_fail(L, "cannot read %s: %s", L->path, strerror(saved));
-        return -1;
-    }
-    L->buf = buf;
-    L->len = len;
-    if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) L->pos = 3; /* UTF-8 byte order mark */
-    L->at_line_start = 1;
-    return 0;
+static int read_ini(loader *L) {
+    const cbd_ini_handlers h = {L, on_section, on_key};
+    if (cbd_ini_read(L->path, CBD_INI_MAX_LINE - 3, &h, L->err, L->err_len) != 0) L->failed = 1;
+    return L->failed ? -1 : 0;
 }
 
 /* Splits "section.key=value" (teacher keys: "teacher.NAME.key=value"). */
@@ -590,7 +441,7 @@ int cbd_config_load_model(cbd_config *cfg, const char *path, const char *const *
             config_parse_value(k, cfg, k->def, why, sizeof why) != 0)
             CBD_PANIC("default of [%s] %s: %s", k->section, k->key, why);
     }
-    if (read_file(L) == 0 && source_location(L) == 0 && parse_buffer(L) == 0) {
+    if (read_ini(L) == 0 && source_location(L) == 0) {
         for (int i = 0; i < n_overrides && !L->failed; i++) apply_override(L, i);
         if (!L->failed && name && strcmp(name, "student")) {
             const int i = config_named_student_index(cfg, name);
@@ -609,7 +460,6 @@ int cbd_config_load_model(cbd_config *cfg, const char *path, const char *const *
     for (int i = 0; i < L->n_entries; i++) free(L->entries[i].value);
     free(L->entries);
     free(L->scratch);
-    free(L->buf);
     free(L);
     return rc;
 }

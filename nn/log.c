@@ -84,6 +84,14 @@ void cbd_panic_at(const char *file, int line, const char *fmt, ...) {
     abort();
 }
 
+void cbd_set_error(char *err, size_t err_len, const char *fmt, ...) {
+    if (!err || err_len == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
 void *cbd_malloc(size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);
     if (!p) cbd_fail(CBD_EXIT_FAILURE, "out of memory allocating %zu bytes", bytes);

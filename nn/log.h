@@ -27,6 +27,9 @@ _Noreturn void cbd_panic_at(const char *file, int line, const char *fmt, ...)
 #define CBD_ASSERT(cond, ...) \
     do { if (!(cond)) cbd_panic_at(__FILE__, __LINE__, "assertion `" #cond "` failed: " __VA_ARGS__); } while (0)
 
+/* printf into an error buffer (err NULL or err_len 0: nothing). */
+void cbd_set_error(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Allocation that never returns NULL. */
 void *cbd_malloc(size_t bytes);
 void *cbd_calloc(size_t count, size_t size);

@@ -9,6 +9,7 @@
 
 #include "nn/layers/cosine_classifier.h"
 #include "nn/layers/linear.h"
+#include "nn/clock.h"
 #include "nn/log.h"
 #include "nn/losses/losses.h"
 #include "nn/model.h"
@@ -35,12 +36,6 @@ typedef struct {
     cbd_arena cache_memory;
     cbd_cosine_cache cache;
 } head_state;
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* A line on the terminal (unless quiet) and in the log. */
 static void say(FILE *log, int quiet, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -144,7 +139,7 @@ static int64_t train_head(const cbd_classifier_job *job, cbd_backend *be, cbd_mo
     int64_t step = 0;
     int failed = 0;
     for (int epoch = 0; epoch < cfg->student.epochs && !failed; epoch++) {
-        const double start = now_seconds();
+        const double start = cbd_now();
         cbd_sampler_epoch(&sampler, epoch, order);
         cbd_draw_counter_assign(counters, order, len, (uint32_t)cfg->student.views, views);
         double loss_sum = 0.0;
@@ -193,7 +188,7 @@ static int64_t train_head(const cbd_classifier_job *job, cbd_backend *be, cbd_mo
             cbd_sgd_step(be, &h->params, &sgd, rate);
         }
         if (failed) break;
-        const double seconds = now_seconds() - start, rows = (double)steps_per_epoch * bs;
+        const double seconds = cbd_now() - start, rows = (double)steps_per_epoch * bs;
         say(log, job->quiet, "%s epoch %d/%d  loss %.4f  train %.1f%%  lr %.4g  %.0f rows/s", job->cfg->student_name,
             epoch + 1, cfg->student.epochs, loss_sum / steps_per_epoch, 100.0 * correct / rows, rate,
             rows / fmax(seconds, 1e-9));

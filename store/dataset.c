@@ -31,15 +31,6 @@ struct cbd_dataset {
     char **paths;      /* [count] or NULL */
 };
 
-static void set_error(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_error(char *err, size_t err_len, const char *fmt, ...) {
-    if (!err || err_len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 static void free_strings(char **s, int64_t n) {
     if (!s) return;
     for (int64_t i = 0; i < n; i++) free(s[i]);
@@ -102,7 +93,7 @@ static int check_first_image(const cbd_dataset *ds, char *err, size_t err_len) {
     char file[PATH_MAX];
     struct stat st;
     if (entry_file(ds, 0, file, sizeof file) == 0 && stat(file, &st) == 0) return 0;
-    set_error(err, err_len,
+    cbd_set_error(err, err_len,
               "%s:%d: image '%s' not found (relative paths start at '%s': is the image root right?)",
               ds->path, ds->manifest.entries[0].line, file, ds->root[0] ? ds->root : "./");
     return -1;
@@ -135,12 +126,12 @@ static int load_store(cbd_dataset *ds, const cbd_dataset_source *src, cbd_image_
                       size_t err_len) {
     const cbd_image_store_info *in = cbd_image_store_get_info(r);
     if (src->classes > 0 && src->classes != in->classes) {
-        set_error(err, err_len, "%s: the store has %d classes, %d expected", src->path, in->classes,
+        cbd_set_error(err, err_len, "%s: the store has %d classes, %d expected", src->path, in->classes,
                   src->classes);
         return -1;
     }
     if ((size_t)in->count * in->height > INT_MAX) {
-        set_error(err, err_len, "%s: too many images to hold in memory (%" PRId64 ")", src->path, in->count);
+        cbd_set_error(err, err_len, "%s: too many images to hold in memory (%" PRId64 ")", src->path, in->count);
         return -1;
     }
     ds->count = in->count;
@@ -179,7 +170,7 @@ static int open_store(cbd_dataset *ds, const cbd_dataset_source *src, char *err,
 
 cbd_dataset *cbd_dataset_open(const cbd_dataset_source *src, char *err, size_t err_len) {
     if (src->channels != 1 && src->channels != 3) {
-        set_error(err, err_len, "%s: images can be read with 1 or 3 channels, not %d", src->path,
+        cbd_set_error(err, err_len, "%s: images can be read with 1 or 3 channels, not %d", src->path,
                   src->channels);
         return NULL;
     }
@@ -252,7 +243,7 @@ void cbd_dataset_describe_image(const cbd_dataset *ds, int64_t i, char *out, siz
 static int decode_entry(const cbd_dataset *ds, int64_t i, cbd_image *img, char *err, size_t err_len) {
     char file[PATH_MAX];
     if (entry_file(ds, i, file, sizeof file) != 0) {
-        set_error(err, err_len, "%s:%d: image path too long", ds->path, ds->manifest.entries[i].line);
+        cbd_set_error(err, err_len, "%s:%d: image path too long", ds->path, ds->manifest.entries[i].line);
         return -1;
     }
     cbd_jpeg_decoder *d = cbd_jpeg_decoder_create(err, err_len);
@@ -260,13 +251,13 @@ static int decode_entry(const cbd_dataset *ds, int64_t i, cbd_image *img, char *
     char why[1024];
     int rc = cbd_jpeg_decode_file(d, file, ds->channels, ds->resize, img, why, sizeof why);
     cbd_jpeg_decoder_free(d);
-    if (rc != 0) set_error(err, err_len, "%s (listed at %s:%d)", why, ds->path, ds->manifest.entries[i].line);
+    if (rc != 0) cbd_set_error(err, err_len, "%s (listed at %s:%d)", why, ds->path, ds->manifest.entries[i].line);
     return rc;
 }
 
 int cbd_dataset_image(const cbd_dataset *ds, int64_t i, cbd_image *img, char *err, size_t err_len) {
     if (i < 0 || i >= ds->count) {
-        set_error(err, err_len, "%s: no image %" PRId64 " (%" PRId64 " images)", ds->path, i, ds->count);
+        cbd_set_error(err, err_len, "%s: no image %" PRId64 " (%" PRId64 " images)", ds->path, i, ds->count);
         return -1;
     }
     if (!ds->pixels) return decode_entry(ds, i, img, err, err_len);

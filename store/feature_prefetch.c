@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nn/clock.h"
 #include "nn/log.h"
 
 #define ERROR_LEN 1024
@@ -37,12 +38,6 @@ struct cbd_feature_prefetcher {
     int64_t rows;
 };
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Reads batch b of the sequence into its slot; the lock is not held. */
 static int fill(cbd_feature_prefetcher *p, int64_t b, char *err, size_t err_len) {
     cbd_feature_batch *batch = &p->slots[b % p->depth];
@@ -71,9 +66,9 @@ static void *reader_main(void *arg) {
         const uint64_t generation = p->generation;
         p->busy = 1;
         pthread_mutex_unlock(&p->mu);
-        const double t0 = now_s();
+        const double t0 = cbd_now();
         int rc = fill(p, b, err, sizeof err);
-        const double spent = now_s() - t0;
+        const double spent = cbd_now() - t0;
         pthread_mutex_lock(&p->mu);
         p->busy = 0;
         p->read_s += spent;
@@ -185,9 +180,9 @@ const cbd_feature_batch *cbd_feature_prefetcher_next(cbd_feature_prefetcher *p) 
     }
     if (p->consumed < p->batches) {
         if (p->produced <= p->consumed && !p->failed) {
-            const double t0 = now_s();
+            const double t0 = cbd_now();
             while (p->produced <= p->consumed && !p->failed) pthread_cond_wait(&p->ready, &p->mu);
-            p->wait_s += now_s() - t0;
+            p->wait_s += cbd_now() - t0;
         }
         if (p->produced > p->consumed) batch = &p->slots[p->consumed++ % p->depth];
     }

@@ -19,20 +19,10 @@ struct cbd_jpeg_decoder {
     cbd_image scaled;     /* decoded at a scaling factor, before the exact resize */
 };
 
-static void set_error(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_error(char *err, size_t err_len, const char *fmt, ...) {
-    if (!err || err_len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 cbd_jpeg_decoder *cbd_jpeg_decoder_create(char *err, size_t err_len) {
     tjhandle tj = tjInitDecompress();
     if (!tj) {
-        set_error(err, err_len, "cannot start the JPEG decoder: %s", tjGetErrorStr2(NULL));
+        cbd_set_error(err, err_len, "cannot start the JPEG decoder: %s", tjGetErrorStr2(NULL));
         return NULL;
     }
     cbd_jpeg_decoder *d = cbd_calloc(1, sizeof *d);
@@ -85,7 +75,7 @@ static int decode_into(cbd_jpeg_decoder *d, const unsigned char *data, size_t le
     if (tjDecompress2(d->tj, data, (unsigned long)len, out->pixels, width, 0, height, pixel_format,
                       TJFLAG_STOPONWARNING) != 0) {
         int warning = tjGetErrorCode(d->tj) == TJERR_WARNING;
-        set_error(err, err_len, "%s: %s JPEG data: %s", name,
+        cbd_set_error(err, err_len, "%s: %s JPEG data: %s", name,
                   warning ? "corrupt or truncated" : "cannot decode", tjGetErrorStr2(d->tj));
         return decode_failed(d);
     }
@@ -99,17 +89,17 @@ int cbd_jpeg_decode_memory(cbd_jpeg_decoder *d, const unsigned char *data, size_
     int width = 0, height = 0, subsampling = 0, colorspace = 0;
     if (!d->tj) reset_handle(d);
     if (!d->tj) {
-        set_error(err, err_len, "%s: cannot start the JPEG decoder: %s", name, tjGetErrorStr2(NULL));
+        cbd_set_error(err, err_len, "%s: cannot start the JPEG decoder: %s", name, tjGetErrorStr2(NULL));
         return -1;
     }
     if (len == 0 || tjDecompressHeader3(d->tj, data, (unsigned long)len, &width, &height, &subsampling,
                                         &colorspace) != 0) {
-        set_error(err, err_len, "%s: not a JPEG file or a corrupt header (%s)", name,
+        cbd_set_error(err, err_len, "%s: not a JPEG file or a corrupt header (%s)", name,
                   len == 0 ? "empty" : tjGetErrorStr2(d->tj));
         return decode_failed(d);
     }
     if (width <= 0 || height <= 0 || (size_t)width * (size_t)height > CBD_JPEG_MAX_PIXELS) {
-        set_error(err, err_len, "%s: JPEG header says %dx%d pixels: corrupt or too large", name, width,
+        cbd_set_error(err, err_len, "%s: JPEG header says %dx%d pixels: corrupt or too large", name, width,
                   height);
         return decode_failed(d);
     }
@@ -130,17 +120,17 @@ int cbd_jpeg_decode_memory(cbd_jpeg_decoder *d, const unsigned char *data, size_
 static int read_file(cbd_jpeg_decoder *d, const char *path, size_t *len, char *err, size_t err_len) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        set_error(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+        cbd_set_error(err, err_len, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
     struct stat st;
     int rc = -1;
     if (fstat(fd, &st) != 0) {
-        set_error(err, err_len, "%s: cannot stat: %s", path, strerror(errno));
+        cbd_set_error(err, err_len, "%s: cannot stat: %s", path, strerror(errno));
         goto cleanup;
     }
     if (!S_ISREG(st.st_mode)) {
-        set_error(err, err_len, "%s: %s", path,
+        cbd_set_error(err, err_len, "%s: %s", path,
                   S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
         goto cleanup;
     }
@@ -155,7 +145,7 @@ static int read_file(cbd_jpeg_decoder *d, const char *path, size_t *len, char *e
         ssize_t n = read(fd, d->file + done, size - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
-            set_error(err, err_len, "%s: cannot read: %s", path, n < 0 ? strerror(errno) : "file shrank");
+            cbd_set_error(err, err_len, "%s: cannot read: %s", path, n < 0 ? strerror(errno) : "file shrank");
             goto cleanup;
         }
         done += (size_t)n;
@@ -191,19 +181,19 @@ static int write_all(int fd, const unsigned char *data, size_t len) {
 static int write_atomic(const char *path, const unsigned char *data, size_t len, char *err, size_t err_len) {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-        set_error(err, err_len, "%s: path too long", path);
+        cbd_set_error(err, err_len, "%s: path too long", path);
         return -1;
     }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        set_error(err, err_len, "%s: cannot create: %s", tmp, strerror(errno));
+        cbd_set_error(err, err_len, "%s: cannot create: %s", tmp, strerror(errno));
         return -1;
     }
     int rc = write_all(fd, data, len);
     if (close(fd) != 0) rc = -1;
-    if (rc != 0) set_error(err, err_len, "%s: cannot write: %s", tmp, strerror(errno));
+    if (rc != 0) cbd_set_error(err, err_len, "%s: cannot write: %s", tmp, strerror(errno));
     else if ((rc = rename(tmp, path)) != 0)
-        set_error(err, err_len, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+        cbd_set_error(err, err_len, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
     if (rc != 0) unlink(tmp);
     return rc;
 }
@@ -214,7 +204,7 @@ int cbd_jpeg_encode_file(const char *path, const cbd_image *img, int quality, ch
     CBD_ASSERT(quality >= 1 && quality <= 100, "quality %d", quality);
     tjhandle tj = tjInitCompress();
     if (!tj) {
-        set_error(err, err_len, "%s: cannot start the JPEG encoder: %s", path, tjGetErrorStr2(NULL));
+        cbd_set_error(err, err_len, "%s: cannot start the JPEG encoder: %s", path, tjGetErrorStr2(NULL));
         return -1;
     }
     unsigned char *jpeg = NULL;
@@ -222,7 +212,7 @@ int cbd_jpeg_encode_file(const char *path, const cbd_image *img, int quality, ch
     int gray = img->channels == 1;
     int rc = tjCompress2(tj, img->pixels, img->width, 0, img->height, gray ? TJPF_GRAY : TJPF_RGB, &jpeg,
                          &size, gray ? TJSAMP_GRAY : TJSAMP_444, quality, 0);
-    if (rc != 0) set_error(err, err_len, "%s: cannot encode: %s", path, tjGetErrorStr2(tj));
+    if (rc != 0) cbd_set_error(err, err_len, "%s: cannot encode: %s", path, tjGetErrorStr2(tj));
     else rc = write_atomic(path, jpeg, size, err, err_len);
     tjFree(jpeg);
     tjDestroy(tj);

@@ -14,16 +14,6 @@
 
 /* ---- messages ------------------------------------------------------------------ */
 
-static void set_error(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_error(char *err, size_t err_len, const char *fmt, ...) {
-    if (!err || err_len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- lines ----------------------------------------------------------------------- */
 
 static int is_blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\v' || ch == '\f' || ch == '\r'; }
@@ -70,7 +60,7 @@ static char *read_text(const char *path, char *err, size_t err_len) {
     if (nul) {
         int line = 1;
         for (const char *p = text; p < nul; p++) line += *p == '\n';
-        set_error(err, err_len, "%s:%d: NUL byte: not a text file", path, line);
+        cbd_set_error(err, err_len, "%s:%d: NUL byte: not a text file", path, line);
         free(text);
         return NULL;
     }
@@ -91,20 +81,20 @@ static int parse_label(const parse_ctx *p, int line, const char *text, int32_t *
     errno = 0;
     long long v = strtoll(text, &end, 10);
     if (end == text || *end != '\0') {
-        set_error(p->err, p->err_len, "%s:%d: label '%s' is not an integer", p->file, line, text);
+        cbd_set_error(p->err, p->err_len, "%s:%d: label '%s' is not an integer", p->file, line, text);
         return -1;
     }
     if (v < 0) {
-        set_error(p->err, p->err_len, "%s:%d: label %s is negative", p->file, line, text);
+        cbd_set_error(p->err, p->err_len, "%s:%d: label %s is negative", p->file, line, text);
         return -1;
     }
     /* below INT32_MAX: the class count, the largest label + 1, is an int too */
     if (errno == ERANGE || v >= INT32_MAX || (p->classes > 0 && v >= p->classes)) {
         if (p->classes > 0)
-            set_error(p->err, p->err_len, "%s:%d: label %s is out of range: %d classes, labels 0..%d",
+            cbd_set_error(p->err, p->err_len, "%s:%d: label %s is out of range: %d classes, labels 0..%d",
                       p->file, line, text, p->classes, p->classes - 1);
         else
-            set_error(p->err, p->err_len, "%s:%d: label %s is too large", p->file, line, text);
+            cbd_set_error(p->err, p->err_len, "%s:%d: label %s is too large", p->file, line, text);
         return -1;
     }
     *out = (int32_t)v;
@@ -119,13 +109,13 @@ static int parse_line(const parse_ctx *p, int line, char *text, cbd_manifest_ent
     char *path = next_field(&cursor);
     char *label = next_field(&cursor);
     if (!label) {
-        set_error(p->err, p->err_len, "%s:%d: missing label after '%s' (expected 'path label')", p->file,
+        cbd_set_error(p->err, p->err_len, "%s:%d: missing label after '%s' (expected 'path label')", p->file,
                   line, path);
         return -1;
     }
     char *extra = next_field(&cursor);
     if (extra) {
-        set_error(p->err, p->err_len,
+        cbd_set_error(p->err, p->err_len,
                   "%s:%d: unexpected field '%s' after the label (expected 'path label'; paths may "
                   "not contain whitespace)",
                   p->file, line, extra);
@@ -133,7 +123,7 @@ static int parse_line(const parse_ctx *p, int line, char *text, cbd_manifest_ent
     }
     if (parse_label(p, line, label, &e->label) != 0) return -1;
     if (strlen(path) >= PATH_MAX) {
-        set_error(p->err, p->err_len, "%s:%d: a path of %zu characters: longer than any path can be (%d)",
+        cbd_set_error(p->err, p->err_len, "%s:%d: a path of %zu characters: longer than any path can be (%d)",
                   p->file, line, strlen(path), PATH_MAX - 1);
         return -1;
     }
@@ -162,7 +152,7 @@ static int parse_entries(const parse_ctx *p, char *text, cbd_manifest *m) {
         m->entries[m->count++] = e;
     }
     if (m->count == 0) {
-        set_error(p->err, p->err_len,
+        cbd_set_error(p->err, p->err_len,
                   "%s: no entries (only blank or comment lines): expected 'path label' lines", p->file);
         return -1;
     }
@@ -182,7 +172,7 @@ static int check_duplicates(const parse_ctx *p, const cbd_manifest *m) {
         for (; slots[s] >= 0; s = (s + 1) & (size - 1)) {
             const cbd_manifest_entry *first = &m->entries[slots[s]];
             if (strcmp(first->path, m->entries[i].path) == 0) {
-                set_error(p->err, p->err_len, "%s:%d: duplicate path '%s' (already listed at line %d)",
+                cbd_set_error(p->err, p->err_len, "%s:%d: duplicate path '%s' (already listed at line %d)",
                           p->file, m->entries[i].line, first->path, first->line);
                 rc = -1;
                 break;
@@ -294,7 +284,7 @@ int cbd_manifest_write(const char *path, const cbd_manifest_entry *entries, int6
     if (comment) append_comment(&b, comment);
     for (int64_t i = 0; i < count; i++) {
         if (!valid_path(entries[i].path) || entries[i].label < 0) {
-            set_error(err, err_len, "%s: cannot write entry %" PRId64 " ('%s' %" PRId32 "): %s", path, i,
+            cbd_set_error(err, err_len, "%s: cannot write entry %" PRId64 " ('%s' %" PRId32 "): %s", path, i,
                       entries[i].path, entries[i].label,
                       entries[i].label < 0 ? "negative label" : "empty path or whitespace in the path");
             free(b.data);
@@ -324,7 +314,7 @@ int cbd_class_names_read(const char *path, int classes, char ***names_out, char 
         char *name = trim(line);
         if (*name == '\0' || *name == '#') continue;
         if (classes > 0 && count >= classes) {
-            set_error(err, err_len, "%s:%d: more class names than the %d classes", path, line_no, classes);
+            cbd_set_error(err, err_len, "%s:%d: more class names than the %d classes", path, line_no, classes);
             goto cleanup;
         }
         if (count == capacity) {
@@ -337,9 +327,9 @@ int cbd_class_names_read(const char *path, int classes, char ***names_out, char 
     }
     if (count == 0 || (classes > 0 && count != classes)) {
         if (classes > 0)
-            set_error(err, err_len, "%s: %d class names, expected one per class (%d)", path, count, classes);
+            cbd_set_error(err, err_len, "%s: %d class names, expected one per class (%d)", path, count, classes);
         else
-            set_error(err, err_len, "%s: no class names", path);
+            cbd_set_error(err, err_len, "%s: no class names", path);
         goto cleanup;
     }
     *names_out = names;

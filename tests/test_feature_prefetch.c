@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nn/clock.h"
 #include "nn/log.h"
 #include "nn/rng.h"
 #include "store/feature_prefetch.h"
@@ -23,12 +24,6 @@ static const char *path_of(const char *name) {
     char *p = path[next++ % 4];
     snprintf(p, sizeof path[0], "%s/%s", dir, name);
     return p;
-}
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* A cheap deterministic value for column k of row i of view v. */
@@ -222,7 +217,7 @@ static void bench(const char *path, int64_t cap, const char *what) {
     cbd_feature_prefetcher *p = cbd_feature_prefetcher_create(&fs, 1, BATCH, 4, 0, err, sizeof err);
     CHECK(p != NULL, "%s", err);
     if (p) {
-        const double t0 = now_s();
+        const double t0 = cbd_now();
         cbd_feature_prefetcher_begin(p, images, views, EPOCH);
         int64_t rows = 0;
         double sum = 0;
@@ -231,7 +226,7 @@ static void bench(const char *path, int64_t cap, const char *what) {
             rows += b->count;
             sum += b->features[0][0];
         }
-        const double seconds = now_s() - t0;
+        const double seconds = cbd_now() - t0;
         double wait_s, read_s;
         int64_t read_rows;
         cbd_feature_prefetcher_stats(p, &wait_s, &read_s, &read_rows);

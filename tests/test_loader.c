@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nn/clock.h"
+
 #include "views/loader.h"
 #include "views/sampler.h"
 #include "store/jpeg.h"
@@ -82,12 +84,6 @@ static cbd_augment_config views_config(void) {
     memcpy(c.mean, mean, sizeof mean);
     memcpy(c.std, std, sizeof std);
     return c;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 #define SEED 4242
@@ -415,11 +411,11 @@ int main(void) {
                 if (!l) continue;
                 const int64_t count = color ? n / 5 : n;
                 cbd_loader_begin(l, ord, NULL, count);
-                const double t0 = now_s();
+                const double t0 = cbd_now();
                 int64_t got = 0;
                 const cbd_batch *b;
                 while ((b = cbd_loader_next(l)) != NULL) got += b->count;
-                const double dt = now_s() - t0;
+                const double dt = cbd_now() - t0;
                 cbd_loader_stats st;
                 cbd_loader_get_stats(l, &st);
                 printf("throughput: %d workers, %s views: %.0f images/s (consumer waited %.3f s, read %.3f s, "

@@ -20,6 +20,7 @@
 #include <cblas.h>
 #include <oneapi/dnnl/dnnl.h>
 
+#include "nn/clock.h"
 #include "nn/log.h"
 #include "nn/losses/losses.h"
 #include "nn/model.h"
@@ -31,12 +32,6 @@ typedef struct {
     char arch[32];
     int channels, size, batch, infer_batch, steps, warmup;
 } bench_case;
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -128,7 +123,7 @@ static void time_steps(cbd_backend *be, const bench_case *bc, int training, case
     double *times = cbd_malloc((size_t)bc->steps * sizeof(double));
     double flops = 0.0;
     for (int s = 0; s < bc->warmup + bc->steps; s++) {
-        double t0 = now_seconds();
+        double t0 = cbd_now();
         cbd_model_forward(&m, &x, training);
         if (training) {
             cbd_cross_entropy(be, m.logits, labels, batch, cfg.classes, 1.0f, m.d_logits);
@@ -136,7 +131,7 @@ static void time_steps(cbd_backend *be, const bench_case *bc, int training, case
             cbd_sgd_step(be, &m.params, &sgd, 0.01f);
         }
         be->ops.synchronize(be);
-        double dt = now_seconds() - t0;
+        double dt = cbd_now() - t0;
         if (s >= bc->warmup) times[s - bc->warmup] = dt;
         if (s == 0) flops = forward_flops_per_image(&m);
     }
@@ -197,10 +192,10 @@ static double dnnl_sgemm_gflops(int n, int steps) {
     for (size_t i = 0; i < count; i++) a[i] = 0.5f, b[i] = 0.25f;
     double *times = cbd_malloc((size_t)steps * sizeof(double));
     for (int s = -1; s < steps; s++) {
-        const double t0 = now_seconds();
+        const double t0 = cbd_now();
         if (dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n) != dnnl_success)
             cbd_fail(CBD_EXIT_FAILURE, "dnnl_sgemm failed");
-        if (s >= 0) times[s] = now_seconds() - t0;
+        if (s >= 0) times[s] = cbd_now() - t0;
     }
     const double med = median(times, steps);
     free(times);
@@ -221,10 +216,10 @@ static double sgemm_gflops(cbd_backend *be, int n, int steps) {
     be->ops.fill(be, b, count, 0.25f);
     double *times = cbd_malloc((size_t)steps * sizeof(double));
     for (int s = -1; s < steps; s++) {
-        const double t0 = now_seconds();
+        const double t0 = cbd_now();
         be->ops.gemm(be, 0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
         be->ops.synchronize(be);
-        if (s >= 0) times[s] = now_seconds() - t0;
+        if (s >= 0) times[s] = cbd_now() - t0;
     }
     const double med = median(times, steps);
     free(times);

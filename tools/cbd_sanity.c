@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "nn/clock.h"
 #include "nn/log.h"
 #include "nn/losses/losses.h"
 #include "nn/model.h"
@@ -75,8 +76,7 @@ int main(int argc, char **argv) {
     int *labels = be->ops.alloc(be, (size_t)batch * sizeof(int));
     cbd_sgd_config sgd = {.momentum = 0.9f, .weight_decay = 5e-4f};
     cbd_lr_schedule lr = {.base_lr = 0.05f, .final_lr = 0.0f, .total_steps = steps, .warmup_steps = 0};
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const double t0 = cbd_now();
     double running = 0.0;
     for (int s = 0; s < steps; s++) {
         make_batch(&x, labels, 10000 + (uint64_t)s, noise);
@@ -87,8 +87,7 @@ int main(int argc, char **argv) {
         running = s == 0 ? loss : 0.9 * running + 0.1 * loss;
         if (s % 25 == 0 || s == steps - 1) printf("  step %4d  loss %.4f  lr %.4f\n", s, running, cbd_lr_at(&lr, s));
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double seconds = (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec);
+    double seconds = cbd_now() - t0;
 
     int right = 0, total = 0;
     for (int b = 0; b < 8; b++) {

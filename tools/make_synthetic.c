@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nn/clock.h"
 #include "nn/log.h"
 #include "tools/cli.h"
 #include "nn/rng.h"
@@ -425,12 +426,6 @@ static void write_marker(const options *o, const char *name, const char *params)
     free(path);
 }
 
-static double seconds_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 int main(int argc, char **argv) {
     cbd_cli_init(argv[0]);
     options o;
@@ -442,7 +437,7 @@ int main(int argc, char **argv) {
         cbd_log("make-synthetic: %s is up to date", o.out);
         return CBD_EXIT_OK;
     }
-    const double started = seconds_now();
+    const double started = cbd_now();
     write_marker(&o, PROGRESS_MARKER, params);
     generate(&o);
     write_marker(&o, COMPLETE_MARKER, params);
@@ -455,6 +450,6 @@ int main(int argc, char **argv) {
             " train (%d..%d per class), %d val and %d test per class, "
             "%dx%dx%d, %.2f s",
             o.out, o.classes, train, train_count(&o, 0), train_count(&o, o.classes - 1), o.val_per_class,
-            o.test_per_class, o.size, o.size, o.channels, seconds_now() - started);
+            o.test_per_class, o.size, o.size, o.channels, cbd_now() - started);
     return CBD_EXIT_OK;
 }

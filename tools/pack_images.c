@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nn/clock.h"
 #include "nn/log.h"
 #include "tools/cli.h"
 #include "store/digest.h"
@@ -136,19 +137,13 @@ static void prepare_image(const options *o, cbd_jpeg_decoder *d, const char *fil
 
 /* ---- progress -------------------------------------------------------------------------- */
 
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 typedef struct {
     int terminal;
     double started, last;
 } progress;
 
 static void progress_show(progress *p, int64_t done, int64_t total, int64_t skipped) {
-    double t = now_seconds();
+    double t = cbd_now();
     if (!p->terminal || (t - p->last < 0.1 && done < total)) return;
     p->last = t;
     fprintf(stderr,
@@ -231,7 +226,7 @@ static void pack(packer *p, char **names) {
         if (!(decoders[t] = cbd_jpeg_decoder_create(p->err, sizeof p->err)))
             cbd_fail(CBD_EXIT_FAILURE, "%s", p->err);
     slot *slots = cbd_calloc(BATCH, sizeof *slots);
-    progress bar = {isatty(STDERR_FILENO), now_seconds(), 0.0};
+    progress bar = {isatty(STDERR_FILENO), cbd_now(), 0.0};
     for (int64_t start = 0; start < p->m->count; start += BATCH) {
         const int n = (int)(p->m->count - start < BATCH ? p->m->count - start : BATCH);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 4)
@@ -280,7 +275,7 @@ int main(int argc, char **argv) {
     if (o.class_names && cbd_class_names_read(o.class_names, m.classes, &names, err, sizeof err) < 0)
         cbd_fail(CBD_EXIT_USAGE, "%s", err);
     packer p = {.o = &o, .m = &m, .root = image_root(&o)};
-    const double started = now_seconds();
+    const double started = cbd_now();
     pack(&p, names);
     if (!p.w) cbd_fail(CBD_EXIT_USAGE, "%s: no image could be decoded: nothing to pack", o.manifest);
     const int64_t packed = cbd_image_store_written(p.w);
@@ -292,7 +287,7 @@ int main(int argc, char **argv) {
             " skipped) of %dx%dx%d (height x width x channels), "
             "%d classes, digest %s%s, %.1f s",
             o.out, packed, p.skipped, p.height, p.width, o.channels, m.classes, hex,
-            p.skipped ? " (differs from the manifest's: images were skipped)" : "", now_seconds() - started);
+            p.skipped ? " (differs from the manifest's: images were skipped)" : "", cbd_now() - started);
     cbd_class_names_free(names, m.classes);
     cbd_manifest_free(&m);
     free(p.root);

@@ -1,28 +1,25 @@
-/* Reads a sweep file with inih (the dialect of the experiment INIs: `;` and
- * `#` comment lines, ` ;` inline comments, indentation ignored), following
- * sections and counting lines itself so that every message names the line. */
+/* Reads a sweep file in the dialect of the experiment INIs (experiment/
+ * ini_file.h), every message naming the line. */
 #include "tools/sweep_spec.h"
 
 #include <errno.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <ini.h>
-
+#include "experiment/ini_file.h"
 #include "nn/log.h"
 #include "tools/sweep_grid.h"
 
 enum { SEC_NONE, SEC_SWEEP, SEC_GRID, SEC_COUNT };
 static const char *const section_names[SEC_COUNT] = {"", "sweep", "grid"};
 
+/* Longest line of a sweep file: a key and a list of values. */
+#define SWEEP_MAX_LINE 4094
+
 typedef struct {
     sweep_spec *s;
-    FILE *f;
-    char *line;
-    size_t cap;
     int lineno;
     int section;
     int section_line[SEC_COUNT];
@@ -121,120 +118,42 @@ static void sweep_key(reader *R, const char *key, char *value) {
     }
 }
 
-/* ---- the reader and inih --------------------------------------------------------- */
+/* ---- the reader's handlers (experiment/ini_file.h) -------------------------------- */
 
-static void section_header(reader *R, const char *line) {
+static int on_section(void *ctx, const char *name, int line) {
+    reader *R = ctx;
     const sweep_spec *s = R->s;
-    char text[256];
-    snprintf(text, sizeof text, "%s", line);
-    const char *close = strchr(line, ']');
-    if (!close) {
-        fail(R, "%s:%d: %s: missing ']'", s->path, R->lineno, sweep_trim(text));
-        return;
-    }
-    for (const char *p = close + 1; *p && *p != ';' && *p != '#'; p++)
-        if (!strchr(" \t\r\n", *p)) {
-            fail(R, "%s:%d: %s: unexpected text after the section header", s->path, R->lineno, sweep_trim(text));
-            return;
-        }
-    char name[256];
-    snprintf(name, sizeof name, "%.*s", (int)(close - line - 1), line + 1);
-    const char *n = sweep_trim(name);
+    R->lineno = line;
     for (int sec = SEC_SWEEP; sec < SEC_COUNT; sec++)
-        if (!strcmp(n, section_names[sec])) {
+        if (!strcmp(name, section_names[sec])) {
             if (R->section_line[sec]) {
-                fail(R, "%s:%d: [%s]: section repeated (first at line %d)", s->path, R->lineno, n,
+                fail(R, "%s:%d: [%s]: section repeated (first at line %d)", s->path, line, name,
                      R->section_line[sec]);
-                return;
+                return -1;
             }
-            R->section_line[sec] = R->lineno;
+            R->section_line[sec] = line;
             R->section = sec;
-            return;
+            return 0;
         }
     fail(R, "%s:%d: [%s]: unknown section (a sweep file has [sweep] and [grid]; grid keys are written student.KEY)",
-         s->path, R->lineno, n);
+         s->path, line, name);
+    return -1;
 }
 
-/* inih's reader: one whole line per call, leading blanks taken off (so that
- * indented lines never continue the previous value), sections followed here. */
-static char *next_line(char *str, int num, void *stream) {
-    reader *R = stream;
-    if (R->failed) return NULL;
-    errno = 0;
-    const ssize_t got = getline(&R->line, &R->cap, R->f);
-    if (got < 0) {
-        if (ferror(R->f)) fail(R, "cannot read %s: %s", R->s->path, strerror(errno));
-        return NULL;
-    }
-    R->lineno++;
-    char *p = R->line;
-    if (R->lineno == 1 && !strncmp(p, "\xEF\xBB\xBF", 3)) p += 3;
-    while (*p == ' ' || *p == '\t') p++;
-    if (strlen(p) != (size_t)(got - (p - R->line))) {
-        fail(R, "%s:%d: NUL byte in the line (not a text file?)", R->s->path, R->lineno);
-        return NULL;
-    }
-    if (strlen(p) + 1 > (size_t)num) {
-        fail(R, "%s:%d: line longer than %d characters", R->s->path, R->lineno, num - 2);
-        return NULL;
-    }
-    if (*p == '[') section_header(R, p);
-    if (R->failed) return NULL;
-    memcpy(str, p, strlen(p) + 1);
-    return str;
-}
-
-static int on_key(void *user, const char *section, const char *name, const char *value) {
-    (void)section; /* the reader follows sections itself */
-    reader *R = user;
-    if (R->failed) return 0;
+static int on_key(void *ctx, const char *name, const char *value, int line) {
+    reader *R = ctx;
+    R->lineno = line;
     char *v = cbd_strdup(value);
     if (!*name)
-        fail(R, "%s:%d: missing key name before '='", R->s->path, R->lineno);
+        fail(R, "%s:%d: missing key name before '='", R->s->path, line);
     else if (R->section == SEC_SWEEP)
         sweep_key(R, name, v);
     else if (R->section == SEC_GRID)
-        R->failed = sweep_grid_add(R->s, R->lineno, name, v, R->err, R->err_len) != 0;
+        R->failed = sweep_grid_add(R->s, line, name, v, R->err, R->err_len) != 0;
     else
-        fail(R, "%s:%d: %s: key outside any section: put it under [sweep] or [grid]", R->s->path, R->lineno, name);
+        fail(R, "%s:%d: %s: key outside any section: put it under [sweep] or [grid]", R->s->path, line, name);
     free(v);
-    return !R->failed;
-}
-
-static int run_inih(reader *R) {
-#if CBD_INIH_RUNTIME_OPTIONS
-    /* This inih takes its options at run time: fix the documented dialect. */
-    static char start_prefixes[] = ";#", inline_prefixes[] = ";";
-    const bool multiline = ini_allow_multiline, bom = ini_allow_bom, inline_comments = ini_allow_inline_comments,
-               stack = ini_use_stack, grow = ini_allow_realloc, stop = ini_stop_on_first_error,
-               no_value = ini_allow_no_value;
-    char *const starts = ini_start_comment_prefixes, *const inlines = ini_inline_comment_prefixes;
-    const int max_line = ini_max_line;
-    ini_allow_multiline = false;
-    ini_allow_bom = true;
-    ini_allow_inline_comments = true;
-    ini_start_comment_prefixes = start_prefixes;
-    ini_inline_comment_prefixes = inline_prefixes;
-    ini_use_stack = false;
-    ini_allow_realloc = false;
-    ini_max_line = 4096;
-    ini_stop_on_first_error = true;
-    ini_allow_no_value = false;
-#endif
-    const int rc = ini_parse_stream(next_line, R, on_key, R);
-#if CBD_INIH_RUNTIME_OPTIONS
-    ini_allow_multiline = multiline;
-    ini_allow_bom = bom;
-    ini_allow_inline_comments = inline_comments;
-    ini_start_comment_prefixes = starts;
-    ini_inline_comment_prefixes = inlines;
-    ini_use_stack = stack;
-    ini_allow_realloc = grow;
-    ini_max_line = max_line;
-    ini_stop_on_first_error = stop;
-    ini_allow_no_value = no_value;
-#endif
-    return rc;
+    return R->failed ? -1 : 0;
 }
 
 /* ---- after the file ---------------------------------------------------------------- */
@@ -291,18 +210,8 @@ int sweep_spec_load(sweep_spec *s, const char *path, char *err, size_t err_len) 
         snprintf(err, err_len, "%.200s...: path too long", path);
         return -1;
     }
-    R.f = fopen(path, "rb");
-    if (!R.f) {
-        snprintf(err, err_len, "cannot open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    const int rc = run_inih(&R);
-    fclose(R.f);
-    free(R.line);
-    if (!R.failed && rc > 0)
-        fail(&R, "%s:%d: expected `key = value`, a [section] header or a comment", path, rc);
-    else if (!R.failed && rc < 0)
-        fail(&R, "%s: inih could not parse the file (code %d)", path, rc);
+    const cbd_ini_handlers h = {&R, on_section, on_key};
+    if (cbd_ini_read(path, SWEEP_MAX_LINE, &h, err, err_len) != 0) R.failed = 1;
     if (!R.failed) finish(&R);
     if (R.failed) sweep_spec_free(s);
     return R.failed ? -1 : 0;

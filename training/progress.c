@@ -4,11 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
-double cbd_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "nn/clock.h"
 
 void cbd_format_duration(char *out, size_t len, double seconds) {
     if (seconds < 0 || seconds > 1e7) {

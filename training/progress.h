@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nn/clock.h" /* cbd_now */
+
 typedef struct {
     FILE *out;
     int enabled;        /* out is a terminal and not quieted */
@@ -14,8 +16,6 @@ typedef struct {
     double started, last_draw;
 } cbd_progress;
 
-/* Monotonic seconds. */
-double cbd_now(void);
 
 void cbd_progress_begin(cbd_progress *p, FILE *out, int quiet, const char *label, int64_t total);
 /* Redraws at most ~10 times a second; `extra` is appended (loss, speed). */

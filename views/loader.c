@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nn/clock.h"
 #include "nn/log.h"
 
 #define DEFAULT_PREFETCH 3
@@ -64,12 +65,6 @@ struct cbd_loader {
     pthread_cond_t work_cv, ready_cv, idle_cv;
 };
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int batch_size_of(const cbd_loader *l, int64_t b) {
     const int64_t left = l->count - b * l->B;
     return left < l->B ? (int)left : l->B;
@@ -98,9 +93,9 @@ static void make_chunk(cbd_loader *l, worker *w, slot *s, int64_t b, int i0, int
         const uint32_t view = l->center || !l->views ? 0 : l->views[pos];
         s->ok[j] = 0;
         char msg[1024];
-        const double t0 = now_s();
+        const double t0 = cbd_now();
         int rc = l->src.read(l->src.ctx, idx, &w->img, msg, sizeof msg);
-        const double t1 = now_s();
+        const double t1 = cbd_now();
         r->read_s += t1 - t0;
         int always_fail = 0;
         if (rc == 0 && (w->img.width < 1 || w->img.height < 1 || (w->img.channels != C && w->img.channels != 1))) {
@@ -129,7 +124,7 @@ static void make_chunk(cbd_loader *l, worker *w, slot *s, int64_t b, int i0, int
             cbd_augment_center(&l->aug, &w->img, out, &w->scratch);
         else
             cbd_augment_view(&l->aug, &w->img, l->seed, idx, view, out, &w->scratch);
-        r->augment_s += now_s() - t1;
+        r->augment_s += cbd_now() - t1;
         s->batch.labels[j] = l->src.labels[idx];
         s->batch.indices[j] = idx;
         s->batch.views[j] = view;
@@ -340,7 +335,7 @@ const cbd_batch *cbd_loader_next(cbd_loader *l) {
         l->holding = 0;
         pthread_cond_broadcast(&l->work_cv);
     }
-    const double t0 = now_s();
+    const double t0 = cbd_now();
     const cbd_batch *out = NULL;
     while (!l->failed && l->next_batch < l->batches) {
         const int64_t b = l->next_batch;
@@ -372,7 +367,7 @@ const cbd_batch *cbd_loader_next(cbd_loader *l) {
         out = &s->batch;
         break;
     }
-    l->stats.wait_s += now_s() - t0;
+    l->stats.wait_s += cbd_now() - t0;
     pthread_mutex_unlock(&l->mu);
     return out;
 }
