@@ -44,6 +44,10 @@ typedef struct {
     X(upload, void, (cbd_backend * be, void *dst, const void *host_src, size_t bytes))            \
     X(download, void, (cbd_backend * be, void *host_dst, const void *src, size_t bytes))          \
     X(copy, void, (cbd_backend * be, void *dst, const void *src, size_t bytes))                   \
+    /* rows of row_bytes from src (rows src_pitch bytes apart) to dst (dst_pitch apart) */        \
+    X(copy_2d, void,                                                                              \
+      (cbd_backend * be, size_t rows, size_t row_bytes, const void *src, size_t src_pitch,        \
+       void *dst, size_t dst_pitch))                                                              \
     X(fill, void, (cbd_backend * be, float *x, size_t n, float value))                            \
     X(synchronize, void, (cbd_backend * be))                                                      \
     /* convolution, no bias */                                                                    \

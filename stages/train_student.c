@@ -58,6 +58,7 @@ typedef struct {
     cbd_backend *be;
     float *host_target, *host_logits; /* [B, target_dim], [B, C] */
     float *target, *teacher_logits, *kd_grad, *x; /* backend */
+    float *part, *part_norms; /* backend: one teacher's normalised rows, their norms (online) */
     int batch_size;
     cbd_logit_adjusted_ce la;
     int use_la;
@@ -104,6 +105,12 @@ static int student_begin(void *ctx_, cbd_model *m, char *err, size_t err_len) {
     }
     if (c->k == 0) return 0;
     if (c->online) {
+        int widest = 1;
+        for (int k = 0; k < c->k; k++) widest = c->dims[k] > widest ? c->dims[k] : widest;
+        const size_t pix = (size_t)cfg->data.channels * cfg->data.image_size * cfg->data.image_size;
+        c->x = c->be->ops.alloc(c->be, b * pix * sizeof(float));
+        c->part = c->be->ops.alloc(c->be, b * (size_t)widest * sizeof(float));
+        c->part_norms = c->be->ops.alloc(c->be, b * sizeof(float));
         for (int k = 0; k < c->k; k++) {
             cbd_checkpoint_meta meta;
             cbd_model_config mc;
@@ -127,12 +134,7 @@ static void student_assign_views(void *ctx_, int64_t epoch, const int64_t *indic
     cbd_draw_counter_assign(c->counters, indices, count, c->views, views);
 }
 
-static void student_begin_epoch(void *ctx_, int64_t epoch, const int64_t *indices, const uint32_t *views,
-                                int64_t count) {
-    student_ctx *c = ctx_;
-    (void)epoch;
-    if (c->prefetcher) cbd_feature_prefetcher_begin(c->prefetcher, indices, views, count);
-}
+static cbd_feature_prefetcher *student_batch_rows(void *ctx_) { return ((student_ctx *)ctx_)->prefetcher; }
 
 /* Appends teacher k's rows (l2-normalised when several are concatenated). */
 static void place_rows(student_ctx *c, int k, const float *rows, int count) {
@@ -156,50 +158,61 @@ static void add_logits(student_ctx *c, const float *logits, int count) {
     for (size_t i = 0; i < (size_t)count * c->classes; i++) c->host_logits[i] += logits[i] / (float)c->k;
 }
 
-/* Teachers' targets for the batch, into c->target / c->teacher_logits. */
-static int gather_targets(student_ctx *c, const cbd_batch *b, char *err, size_t err_len) {
+/* Online: the teachers run on the very pixels the student saw, and their
+ * features are normalised and placed into the target on the device (no
+ * round trip through the host). */
+static void online_targets(student_ctx *c, const cbd_batch *b) {
+    cbd_backend *be = c->be;
+    const int ch = c->cfg->data.channels, size = c->cfg->data.image_size;
+    const size_t pix = (size_t)ch * size * size;
+    be->ops.upload(be, c->x, b->images, (size_t)b->count * pix * sizeof(float));
+    cbd_tensor x = {c->x, b->count, ch, size, size};
+    if (c->need_logits) be->ops.fill(be, c->teacher_logits, (size_t)b->count * c->classes, 0.0f);
+    int offset = 0;
+    for (int k = 0; k < c->k; k++) {
+        cbd_model *t = &c->teachers[k];
+        cbd_model_forward(t, &x, 0);
+        const int d = c->dims[k];
+        const float *rows = cbd_model_feature(t);
+        if (c->normalise_parts) {
+            be->ops.l2norm_rows_forward(be, b->count, d, rows, c->part, c->part_norms);
+            rows = c->part;
+        }
+        be->ops.copy_2d(be, (size_t)b->count, (size_t)d * sizeof(float), rows, (size_t)d * sizeof(float),
+                        c->target + offset, (size_t)c->target_dim * sizeof(float));
+        offset += d;
+        if (c->need_logits)
+            be->ops.axpy(be, (size_t)b->count * c->classes, 1.0f / (float)c->k, t->logits, c->teacher_logits);
+    }
+}
+
+/* Stored: the rows the loader read beside the batch's images (b->rows),
+ * placed on the host and uploaded. */
+static int stored_targets(student_ctx *c, const cbd_batch *b, char *err, size_t err_len) {
+    const cbd_feature_batch *fb = b->rows;
+    if (!fb || fb->count != b->count) {
+        snprintf(err, err_len, "batch %lld has %d teacher rows for %d images", (long long)b->number,
+                 fb ? fb->count : 0, b->count);
+        return -1;
+    }
     memset(c->host_logits, 0, (size_t)b->count * c->classes * sizeof(float));
-    if (c->online) {
-        /* the teachers see the very pixels the student saw */
-        const int ch = c->cfg->data.channels, size = c->cfg->data.image_size;
-        const size_t pix = (size_t)ch * size * size;
-        if (!c->x) c->x = c->be->ops.alloc(c->be, (size_t)c->batch_size * pix * sizeof(float));
-        c->be->ops.upload(c->be, c->x, b->images, (size_t)b->count * pix * sizeof(float));
-        cbd_tensor x = {c->x, b->count, ch, size, size};
-        for (int k = 0; k < c->k; k++) {
-            cbd_model *t = &c->teachers[k];
-            cbd_model_forward(t, &x, 0);
-            const int width = c->dims[k] > c->classes ? c->dims[k] : c->classes;
-            float *rows = cbd_malloc((size_t)b->count * width * sizeof(float));
-            c->be->ops.download(c->be, rows, cbd_model_feature(t), (size_t)b->count * c->dims[k] * sizeof(float));
-            place_rows(c, k, rows, b->count);
-            if (c->need_logits) {
-                c->be->ops.download(c->be, rows, t->logits, (size_t)b->count * c->classes * sizeof(float));
-                add_logits(c, rows, b->count);
-            }
-            free(rows);
-        }
-    } else {
-        const cbd_feature_batch *fb = cbd_feature_prefetcher_next(c->prefetcher);
-        if (!fb) {
-            snprintf(err, err_len, "%s", cbd_feature_prefetcher_error(c->prefetcher)
-                                             ? cbd_feature_prefetcher_error(c->prefetcher)
-                                             : "the feature reader ended before the loader");
-            return -1;
-        }
-        if (fb->count != b->count) {
-            snprintf(err, err_len, "feature batch of %d rows for an image batch of %d", fb->count, b->count);
-            return -1;
-        }
-        for (int k = 0; k < c->k; k++) {
-            place_rows(c, k, fb->features[k], b->count);
-            if (c->need_logits) add_logits(c, fb->logits[k], b->count);
-        }
+    for (int k = 0; k < c->k; k++) {
+        place_rows(c, k, fb->features[k], b->count);
+        if (c->need_logits) add_logits(c, fb->logits[k], b->count);
     }
     c->be->ops.upload(c->be, c->target, c->host_target, (size_t)b->count * c->target_dim * sizeof(float));
     if (c->need_logits)
         c->be->ops.upload(c->be, c->teacher_logits, c->host_logits, (size_t)b->count * c->classes * sizeof(float));
     return 0;
+}
+
+/* Teachers' targets for the batch, into c->target / c->teacher_logits. */
+static int gather_targets(student_ctx *c, const cbd_batch *b, char *err, size_t err_len) {
+    if (c->online) {
+        online_targets(c, b);
+        return 0;
+    }
+    return stored_targets(c, b, err, err_len);
 }
 
 static int student_loss(void *ctx_, cbd_model *m, const cbd_batch *b, const int *labels, cbd_loss_parts *parts,
@@ -242,6 +255,8 @@ static void student_end(void *ctx_) {
         c->be->ops.release(c->be, c->teacher_logits);
         c->be->ops.release(c->be, c->kd_grad);
         if (c->x) c->be->ops.release(c->be, c->x);
+        if (c->part) c->be->ops.release(c->be, c->part);
+        if (c->part_norms) c->be->ops.release(c->be, c->part_norms);
     }
     free(c->host_target);
     free(c->host_logits);
@@ -388,7 +403,7 @@ int main(int argc, char **argv) {
     job.backend = cbd_stage_create_backend(&cfg);
     job.quiet = quiet;
     job.hooks = (cbd_train_hooks){.ctx = &ctx, .begin = student_begin, .assign_views = student_assign_views,
-                                  .begin_epoch = student_begin_epoch, .loss = student_loss, .end = student_end};
+                                  .batch_rows = student_batch_rows, .loss = student_loss, .end = student_end};
     if (!quiet) {
         char what[256] = "no distillation";
         if (method == CBD_METHOD_FINETUNE)

@@ -38,6 +38,31 @@ struct cbd_feature_prefetcher {
     int64_t rows;
 };
 
+void cbd_feature_prefetcher_keep(cbd_feature_prefetcher *p, const uint8_t *keep) {
+    pthread_mutex_lock(&p->mu);
+    CBD_ASSERT(p->consumed > p->released, "no batch is held");
+    cbd_feature_batch *batch = &p->slots[(p->consumed - 1) % p->depth];
+    pthread_mutex_unlock(&p->mu);
+    for (int t = 0; t < p->k; t++) {
+        const cbd_feature_store_spec *s = cbd_feature_store_spec_of(p->stores[t]);
+        const size_t widths[2] = {(size_t)s->d, (size_t)s->classes};
+        float *parts[2] = {batch->features[t], p->with_logits ? batch->logits[t] : NULL};
+        for (int q = 0; q < 2; q++) {
+            if (!parts[q]) continue;
+            int n = 0;
+            for (int j = 0; j < batch->count; j++)
+                if (keep[j]) {
+                    if (n != j) memcpy(parts[q] + (size_t)n * widths[q], parts[q] + (size_t)j * widths[q],
+                                       widths[q] * sizeof(float));
+                    n++;
+                }
+        }
+    }
+    int n = 0;
+    for (int j = 0; j < batch->count; j++) n += keep[j] != 0;
+    batch->count = n;
+}
+
 /* Reads batch b of the sequence into its slot; the lock is not held. */
 static int fill(cbd_feature_prefetcher *p, int64_t b, char *err, size_t err_len) {
     cbd_feature_batch *batch = &p->slots[b % p->depth];

@@ -44,6 +44,9 @@ void cbd_feature_prefetcher_begin(cbd_feature_prefetcher *p, const int64_t *imag
 /* The next batch, waiting for it if needed; it stays valid until the next
  * call (or begin). NULL at the end of the sequence or after a read error. */
 const cbd_feature_batch *cbd_feature_prefetcher_next(cbd_feature_prefetcher *p);
+/* Keeps only the rows j of the batch the caller holds with keep[j] != 0
+ * (in order; count shrinks): the rows of images a loader left out. */
+void cbd_feature_prefetcher_keep(cbd_feature_prefetcher *p, const uint8_t *keep);
 /* The read error that ended the sequence, or NULL. */
 const char *cbd_feature_prefetcher_error(const cbd_feature_prefetcher *p);
 /* Totals since creation: seconds next() waited, seconds the thread spent

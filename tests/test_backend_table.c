@@ -21,6 +21,19 @@ int main(void) {
     CHECK(missing && strcmp(missing, "maxpool_backward") == 0, "missing op reported as %s",
           missing ? missing : "(none)");
     cpu->ops = saved;
+
+    /* copy_2d: columns 1..3 of a 4 x 5 block into columns 2..4 of a 4 x 6 one, the rest untouched */
+    float src[20], dst[24];
+    for (int i = 0; i < 20; i++) src[i] = (float)i;
+    for (int i = 0; i < 24; i++) dst[i] = -1.0f;
+    cpu->ops.copy_2d(cpu, 4, 3 * sizeof(float), src + 1, 5 * sizeof(float), dst + 2, 6 * sizeof(float));
+    int copied = 1;
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 6; c++) {
+            const float want = c >= 2 && c < 5 ? (float)(r * 5 + c - 1) : -1.0f;
+            copied = copied && dst[r * 6 + c] == want;
+        }
+    CHECK(copied, "copy_2d copies the wrong elements");
     cbd_backend_destroy(cpu);
 
     char err[256] = "";

@@ -115,6 +115,21 @@ static void check_memory(void) {
     gpu->ops.download(gpu, filled, b, n * sizeof(float));
     for (size_t i = 0; i < n; i++) got[i] = 0.25f;
     compare("fill", filled, filled, got, n, 0.0);
+    /* copy_2d: 7 columns of every row of a [rows, 13] block into a [rows, 9] block at column 2, against the cpu */
+    {
+        enum { ROWS = 100, SRC_W = 13, DST_W = 9, COLS = 7, AT = 2 };
+        float *want = host_floats(ROWS * DST_W), *two = host_floats(ROWS * DST_W);
+        for (size_t i = 0; i < ROWS * DST_W; i++) want[i] = two[i] = -1.0f;
+        cpu->ops.copy_2d(cpu, ROWS, COLS * sizeof(float), src, SRC_W * sizeof(float), want + AT,
+                         DST_W * sizeof(float));
+        float *d = to_device(gpu, two, ROWS * DST_W * sizeof(float));
+        gpu->ops.copy_2d(gpu, ROWS, COLS * sizeof(float), a, SRC_W * sizeof(float), d + AT, DST_W * sizeof(float));
+        gpu->ops.download(gpu, two, d, ROWS * DST_W * sizeof(float));
+        compare("copy_2d", two, two, want, ROWS * DST_W, 0.0);
+        gpu->ops.release(gpu, d);
+        free(want);
+        free(two);
+    }
     gpu->ops.release(gpu, a);
     gpu->ops.release(gpu, b);
     /* the pool hands a released block out again */

@@ -1,7 +1,9 @@
 /* The determinism contract of the feature store, end to end: the k-th time
  * the student draws image i it is shown view k mod S, and that view's pixels
  * equal, bit for bit, the pixels cbd-dump-features fed the teacher for row
- * (k mod S, i); the stored row is the teacher's feature of those pixels.
+ * (k mod S, i); the stored row is the teacher's feature of those pixels,
+ * and it is the row the loader hands out beside those pixels (cbd_batch.rows,
+ * read by the same producer), also when bad images are left out.
  * usage: test_view_contract INI TEACHER (after cbd-train-teacher and
  * cbd-dump-features ran on INI with a float32 store). */
 #include <string.h>
@@ -12,10 +14,20 @@
 #include "views/sampler.h"
 #include "stages/stage_common.h"
 #include "store/checkpoint.h"
+#include "store/feature_prefetch.h"
 #include "store/feature_store.h"
 #include "tests/test_util.h"
 
 #define EPOCHS 12
+
+/* The dataset's images, with every image i = 3 (mod 7) unreadable. */
+static int read_some(const void *ctx, int64_t i, cbd_image *img, char *err, size_t err_len) {
+    if (i % 7 == 3) {
+        snprintf(err, err_len, "image %lld: made unreadable by the test", (long long)i);
+        return -1;
+    }
+    return cbd_dataset_image(ctx, i, img, err, err_len);
+}
 
 int main(int argc, char **argv) {
     if (argc != 3) {
@@ -85,6 +97,13 @@ int main(int argc, char **argv) {
     if (!fs || !student) return test_finish("view_contract");
     const int d = cbd_model_feature_dim(&model);
     float *rows = malloc((size_t)student_cfg.batch_size * d * sizeof(float));
+    /* the student's loader reads the rows beside the pixels */
+    cbd_loader_destroy(student);
+    cbd_feature_prefetcher *prefetch = cbd_feature_prefetcher_create(&fs, 1, student_cfg.batch_size, 4, 0, err, sizeof err);
+    CHECK(prefetch != NULL, "%s", err);
+    student_cfg.rows = prefetch;
+    student = cbd_loader_create(&student_cfg, err, sizeof err);
+    int64_t row_mismatch = 0;
 
     int64_t pixel_mismatch = 0, repeats = 0, checked = 0;
     double worst = 0.0;
@@ -102,6 +121,8 @@ int main(int argc, char **argv) {
             cbd_tensor x = {b->images, b->count, v.out_channels, v.out_size, v.out_size};
             cbd_model_forward(&model, &x, 0);
             CHECK(cbd_feature_store_read(fs, b->indices, b->views, b->count, rows, NULL, err, sizeof err) == 0, "%s", err);
+            row_mismatch += !b->rows || b->rows->count != b->count ||
+                            memcmp(b->rows->features[0], rows, (size_t)b->count * d * sizeof(float)) != 0;
             const float *f = cbd_model_feature(&model);
             for (int k = 0; k < b->count * d; k++) {
                 double rel = fabs((double)f[k] - rows[k]) / fmax(fabs((double)rows[k]), 1e-3);
@@ -113,9 +134,32 @@ int main(int argc, char **argv) {
     CHECK(pixel_mismatch == 0, "%lld of %lld student views differ from the dumped views", (long long)pixel_mismatch,
           (long long)checked);
     CHECK(repeats > 0, "no image was drawn more than S times: the k mod S wrap was not exercised");
+    CHECK(row_mismatch == 0, "%lld batches carry other rows than the store's rows of their images", (long long)row_mismatch);
+
+    /* bad images left out: the rows of the images kept, in their order */
+    cbd_loader_destroy(student);
+    student_cfg.dataset = NULL;
+    student_cfg.source = (cbd_image_source){ds, n, cbd_dataset_labels(ds), read_some};
+    student_cfg.on_bad_image = CBD_BAD_IMAGE_SKIP;
+    student = cbd_loader_create_from_source(&student_cfg, err, sizeof err);
+    int64_t kept = 0, skipped_mismatch = 0;
+    cbd_sampler_epoch(&sampler, 0, draws);
+    cbd_loader_begin(student, draws, draw_views, len);
+    for (const cbd_batch *b; (b = cbd_loader_next(student)) != NULL;) {
+        CHECK(cbd_feature_store_read(fs, b->indices, b->views, b->count, rows, NULL, err, sizeof err) == 0, "%s", err);
+        skipped_mismatch += !b->rows || b->rows->count != b->count ||
+                            memcmp(b->rows->features[0], rows, (size_t)b->count * d * sizeof(float)) != 0;
+        for (int j = 0; j < b->count; j++) skipped_mismatch += b->indices[j] % 7 == 3;
+        kept += b->count;
+    }
+    CHECK(kept > 0 && kept < len, "%lld of %lld draws kept", (long long)kept, (long long)len);
+    CHECK(skipped_mismatch == 0, "with images left out, %lld batches carry rows of other images", (long long)skipped_mismatch);
     CHECK(worst < 1e-4, "stored features differ from the teacher's features of the student's views (rel %g)", worst);
     printf("  %lld student draws over %d epochs (%lld past the S = %u stored views): pixels identical, "
            "features within %.2g relative\n", (long long)checked, EPOCHS, (long long)repeats, views, worst);
+    cbd_loader_destroy(student);
+    student = NULL;
+    cbd_feature_prefetcher_destroy(prefetch);
     cbd_feature_store_close(fs);
     free(rows);
     free(dumped);

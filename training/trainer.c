@@ -237,7 +237,8 @@ static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *st
     r->sampler_ready = 1;
     cbd_loader_config lc = {.dataset = train, .augment = &job->train_views, .batch_size = job->batch_size,
                             .workers = job->workers, .seed = job->view_seed, .center = 0,
-                            .on_bad_image = job->on_bad_image};
+                            .on_bad_image = job->on_bad_image,
+                            .rows = job->hooks.batch_rows ? job->hooks.batch_rows(job->hooks.ctx) : NULL};
     r->loader = cbd_loader_create(&lc, err, sizeof err);
     if (!r->loader) {
         cbd_log("cbd: error: %s", err);

@@ -34,6 +34,10 @@ typedef struct {
      * order, also for the epochs a resumed run skips (so state such as draw
      * counters is rebuilt). Default: view = epoch. */
     void (*assign_views)(void *ctx, int64_t epoch, const int64_t *indices, int64_t count, uint32_t *views);
+    /* Rows the loader reads beside each batch's images, from the same draws
+     * (cbd_batch.rows; the student's stored teacher features); called once
+     * after begin. NULL, or returning NULL: none. */
+    cbd_feature_prefetcher *(*batch_rows)(void *ctx);
     /* The epoch's draws are known: start what runs ahead of the steps. */
     void (*begin_epoch)(void *ctx, int64_t epoch, const int64_t *indices, const uint32_t *views, int64_t count);
     /* After the forward pass: write d(logits) (and d(embedding) extras) into

@@ -38,6 +38,7 @@ struct cbd_loader {
     cbd_augment_config aug;
     int center;
     uint64_t seed;
+    cbd_feature_prefetcher *rows;
     int B, workers, ring, chunk;
     size_t image_floats;
     slot *slots;
@@ -227,6 +228,7 @@ cbd_loader *cbd_loader_create_from_source(const cbd_loader_config *cfg, char *er
     l->aug = *cfg->augment;
     l->center = cfg->center;
     l->seed = cfg->seed;
+    l->rows = cfg->rows;
     l->B = cfg->batch_size;
     l->workers = cfg->workers;
     l->ring = cfg->workers == 0 ? 1 : cfg->prefetch ? cfg->prefetch : DEFAULT_PREFETCH;
@@ -306,6 +308,23 @@ void cbd_loader_begin(cbd_loader *l, const int64_t *indices, const uint32_t *vie
     }
     pthread_cond_broadcast(&l->work_cv);
     pthread_mutex_unlock(&l->mu);
+    if (l->rows) cbd_feature_prefetcher_begin(l->rows, indices, views, count);
+}
+
+/* The rows of batch s, compacted like its images; -1 with the loader's
+ * error set when they cannot be read. */
+static int attach_rows(cbd_loader *l, slot *s) {
+    const cbd_feature_batch *fb = cbd_feature_prefetcher_next(l->rows);
+    if (!fb) {
+        const char *why = cbd_feature_prefetcher_error(l->rows);
+        snprintf(l->error, sizeof l->error, "%s", why ? why : "the teacher rows ended before the images");
+        return -1;
+    }
+    CBD_ASSERT(fb->number == s->number && fb->count == s->size, "rows of batch %lld (%d) for images of batch %lld (%d)",
+               (long long)fb->number, fb->count, (long long)s->number, s->size);
+    if (s->skipped) cbd_feature_prefetcher_keep(l->rows, s->ok);
+    s->batch.rows = fb;
+    return 0;
 }
 
 /* Under the lock, in the consumer: moves the loaded images of a ready slot
@@ -354,6 +373,15 @@ const cbd_batch *cbd_loader_next(cbd_loader *l) {
             l->failed = 1;
             snprintf(l->error, sizeof l->error, "%s", s->err);
             break;
+        }
+        if (l->rows) { /* waiting for the rows, the workers go on with the next batches */
+            pthread_mutex_unlock(&l->mu);
+            const int rc = attach_rows(l, s);
+            pthread_mutex_lock(&l->mu);
+            if (rc != 0) {
+                l->failed = 1;
+                break;
+            }
         }
         compact(l, s);
         l->stats.skipped += s->skipped;

@@ -14,6 +14,12 @@
  * is left out of its batch (the batch is that much shorter; a batch left
  * empty is passed over), counted, and named in a warning (the first few).
  *
+ * Rows read beside the images: with cfg->rows (a feature prefetcher over
+ * the teachers' stores), begin starts it on the same draws and every batch
+ * carries the rows of exactly its images (cbd_batch.rows): one producer,
+ * whose images and rows cannot drift apart (a skipped image's rows are
+ * left out with it).
+ *
  * One consumer thread calls begin / next / destroy. */
 #ifndef CBD_LOADER_H
 #define CBD_LOADER_H
@@ -23,6 +29,7 @@
 
 #include "views/augment.h"
 #include "store/dataset.h"
+#include "store/feature_prefetch.h"
 #include "store/image.h"
 
 /* Where images come from. read is called from several threads at once, each
@@ -44,6 +51,7 @@ typedef struct {
     int batch_size;
     int workers;                       /* 0: batches are made in the caller, inside cbd_loader_next */
     int prefetch;                      /* batches in the ring with workers (>= 2); 0 = 3 */
+    cbd_feature_prefetcher *rows;      /* NULL, or rows to read beside the images (not owned) */
 } cbd_loader_config;
 
 typedef struct {
@@ -54,6 +62,7 @@ typedef struct {
     int count;
     int64_t number;    /* batch number in the epoch: positions [number * B, number * B + B) */
     int skipped;       /* images of those positions left out (skip policy) */
+    const cbd_feature_batch *rows; /* with cfg->rows: the rows of these images, in the same order */
 } cbd_batch;
 
 typedef struct {

@@ -39,6 +39,13 @@ void cpu_copy(cbd_backend *be, void *dst, const void *src, size_t bytes) {
     copy_bytes(dst, src, bytes);
 }
 
+void cpu_copy_2d(cbd_backend *be, size_t rows, size_t row_bytes, const void *src, size_t src_pitch, void *dst,
+                 size_t dst_pitch) {
+    (void)be;
+    for (size_t r = 0; r < rows; r++)
+        memcpy((char *)dst + r * dst_pitch, (const char *)src + r * src_pitch, row_bytes);
+}
+
 void cpu_fill(cbd_backend *be, float *x, size_t n, float value) {
     (void)be;
 #pragma omp parallel for simd schedule(static)

@@ -179,6 +179,13 @@ void cuda_copy(cbd_backend *be, void *dst, const void *src, size_t bytes) {
     CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, cuda_stream(be)));
 }
 
+void cuda_copy_2d(cbd_backend *be, size_t rows, size_t row_bytes, const void *src, size_t src_pitch, void *dst,
+                  size_t dst_pitch) {
+    if (rows == 0 || row_bytes == 0) return;
+    CUDA_CHECK(cudaMemcpy2DAsync(dst, dst_pitch, src, src_pitch, row_bytes, rows, cudaMemcpyDeviceToDevice,
+                                 cuda_stream(be)));
+}
+
 void cuda_synchronize(cbd_backend *be) { CUDA_CHECK(cudaStreamSynchronize(cuda_stream(be))); }
 
 /* ---- shared buffers ---- */
