@@ -134,6 +134,10 @@ const char *cbd_config_precision_name(const cbd_config *cfg);
  * of keys, and key i's section ("teacher.NAME" for teacher keys) and name. */
 int cbd_config_key_count(void);
 void cbd_config_key_at(int i, const char **section, const char **key);
+/* The cbd_reader bits of key i: the outputs its value decides. */
+unsigned cbd_config_key_readers(int i);
+/* "teacher, dump, train" for reader bits ("nothing" for none). */
+void cbd_config_readers_text(unsigned readers, char *out, size_t len);
 /* 1 when the key holds a comma-separated list (data.mean, data.std,
  * student.teachers), 0 for any other key, -1 when there is no such key.
  * Teacher keys may be asked as section "teacher" or "teacher.NAME". */

@@ -105,7 +105,9 @@ static void help_keys(FILE *out, const key_spec *keys, int n, const char *sectio
             snprintf(line, sizeof line, "  %s = (%s)", k->key, k->def);
         else
             snprintf(line, sizeof line, "  %s = %s", k->key, k->def[0] ? k->def : "(empty)");
-        fprintf(out, "%-36s %s\n      %s\n", line, type, k->help);
+        char readers[256];
+        cbd_config_readers_text(k->readers, readers, sizeof readers);
+        fprintf(out, "%-36s %s\n      %s\n      decides: %s\n", line, type, k->help, readers);
     }
 }
 
@@ -117,7 +119,10 @@ void cbd_config_print_help(FILE *out) {
             "current working directory. Booleans: true/false, yes/no, on/off, 1/0. Comments: lines\n"
             "starting with '#' or ';', and ' ;' after a value. Unknown sections or keys, repeated keys\n"
             "and bad values are errors. Override a key with --set SECTION.KEY=VALUE\n"
-            "(teachers: --set teacher.NAME.KEY=VALUE).\n");
+            "(teachers: --set teacher.NAME.KEY=VALUE). \"decides\" names the outputs whose content a key\n"
+            "decides: changing it makes exactly those stale (teacher: every teacher; augment teacher: those\n"
+            "of kind augment; dump: feature stores; train, finetune, crt/lws, tau_norm, ensemble: models of\n"
+            "that method; eval: evaluations; report: the comparison table).\n");
     for (int s = 0; s < S_COUNT; s++) {
         fprintf(out, "\n[%s]\n", section_names[s]);
         help_keys(out, config_keys, K_COUNT, section_names[s]);
@@ -144,6 +149,21 @@ void cbd_config_key_at(int i, const char **section, const char **key) {
     const key_spec *k = i < K_COUNT ? &config_keys[i] : &teacher_keys[i - K_COUNT];
     *section = i < K_COUNT ? k->section : "teacher.NAME";
     *key = k->key;
+}
+
+unsigned cbd_config_key_readers(int i) {
+    CBD_ASSERT(i >= 0 && i < K_COUNT + TK_COUNT, "key %d of %d", i, K_COUNT + TK_COUNT);
+    return i < K_COUNT ? config_keys[i].readers : teacher_keys[i - K_COUNT].readers;
+}
+
+void cbd_config_readers_text(unsigned readers, char *out, size_t len) {
+    out[0] = '\0';
+    for (int b = 0; b < CBD_READER_COUNT; b++) {
+        if (!(readers & (1u << b))) continue;
+        size_t at = strlen(out);
+        snprintf(out + at, len - at, "%s%s", at ? ", " : "", cbd_reader_names[b]);
+    }
+    if (!out[0]) snprintf(out, len, "nothing");
 }
 
 int cbd_config_key_is_list(const char *section, const char *key) {

@@ -32,11 +32,12 @@ void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned req
     cbd_interrupt_install();
     cbd_h5_library_init();
     memset(a, 0, sizeof *a);
-    struct option opts[KNOWN_COUNT + 4];
+    struct option opts[KNOWN_COUNT + 5];
     int n = 0;
     opts[n++] = (struct option){"config", required_argument, 0, 'c'};
     opts[n++] = (struct option){"set", required_argument, 0, 's'};
     opts[n++] = (struct option){"help", no_argument, 0, 'h'};
+    opts[n++] = (struct option){"help-config", no_argument, 0, 'k'};
     for (int i = 0; i < KNOWN_COUNT; i++)
         if (accepted & known[i].flag)
             opts[n++] = (struct option){known[i].name, known[i].arg ? required_argument : no_argument, 0, 256 + i};
@@ -46,6 +47,11 @@ void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned req
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (opt == 'h') {
             usage(stdout);
+            printf("  --help-config      every INI key: default, type, meaning and the outputs it decides\n");
+            exit(CBD_EXIT_OK);
+        }
+        if (opt == 'k') {
+            cbd_config_print_help(stdout);
             exit(CBD_EXIT_OK);
         }
         if (opt == 'c') {

@@ -554,6 +554,18 @@ static void test_documentation(const char *readme_path) {
         snprintf(heading, sizeof heading, "[%s]", section);
         CHECK(strstr(help, line) != NULL, "--help lacks %s.%s", section, key);
         CHECK(strstr(readme, row) != NULL, "ini/README.md lacks a row for %s.%s", section, key);
+        /* the row's last cell: the outputs the key decides, as the schema says */
+        char readers[256], decides[300];
+        cbd_config_readers_text(cbd_config_key_readers(i), readers, sizeof readers);
+        snprintf(decides, sizeof decides, "| %s |\n", readers);
+        char section_heading[128];
+        snprintf(section_heading, sizeof section_heading, "### [%s", section);
+        const char *in_section = strstr(readme, section_heading);
+        const char *at = in_section ? strstr(in_section, row) : NULL;
+        const char *end = at ? strchr(at, '\n') : NULL;
+        CHECK(at && end && (size_t)(end - at) + 1 >= strlen(decides) &&
+                  !strncmp(end + 1 - strlen(decides), decides, strlen(decides)),
+              "ini/README.md's row of %s.%s does not end with what it decides (%s)", section, key, readers);
         CHECK(strstr(readme, heading) != NULL, "ini/README.md lacks %s", heading);
     }
     CHECK(strstr(help, "pad_random|random_resized|none") != NULL, "enum values in --help");
