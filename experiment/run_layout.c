@@ -45,6 +45,8 @@ void cbd_layout_stamp(char *out, size_t len, const char *dir, const char *name) 
 
 void cbd_layout_report(char *out, size_t len, const char *dir) { path_printf(out, len, "%s/report", dir); }
 
+void cbd_layout_sweeps(char *out, size_t len, const char *dir) { path_printf(out, len, "%s/sweeps", dir); }
+
 void cbd_layout_join(char *out, size_t len, const char *stem, const char *suffix) {
     path_printf(out, len, "%s%s", stem, suffix);
 }

@@ -40,6 +40,8 @@ void cbd_layout_eval(char *out, size_t len, const char *dir, const char *name);
 void cbd_layout_stamp(char *out, size_t len, const char *dir, const char *name);
 /* DIR/report: the stem of the comparison's files. */
 void cbd_layout_report(char *out, size_t len, const char *dir);
+/* DIR/sweeps: the INIs and results of tools/sweep. */
+void cbd_layout_sweeps(char *out, size_t len, const char *dir);
 /* STEM + suffix. */
 void cbd_layout_join(char *out, size_t len, const char *stem, const char *suffix);
 

@@ -20,6 +20,7 @@
 
 #include "nn/log.h"
 #include "experiment/config.h"
+#include "experiment/run_layout.h"
 #include "store/fsutil.h"
 #include "tools/cli.h"
 #include "tools/sweep_models.h"
@@ -163,9 +164,8 @@ static void write_models_ini(const sweep_spec *s, const cbd_config *base, const 
     if (!f) cbd_fail(CBD_EXIT_FAILURE, "out of memory");
     sweep_models_write_ini(s, base, m, f);
     if (fclose(f) != 0) cbd_fail(CBD_EXIT_FAILURE, "out of memory");
-    char folder[PATH_MAX];
-    if (snprintf(folder, sizeof folder, "%s/sweeps", base->experiment.output_dir) >= (int)sizeof folder)
-        cbd_fail(CBD_EXIT_USAGE, "%s/sweeps: path too long", base->experiment.output_dir);
+    char folder[CBD_RUN_PATH_MAX];
+    cbd_layout_sweeps(folder, sizeof folder, base->experiment.output_dir);
     if (cbd_mkdir_p(folder, err, sizeof err) != 0 || cbd_write_file_atomic(path, text, len, err, sizeof err) != 0)
         cbd_fail(CBD_EXIT_FAILURE, "%s", err);
     free(text);
@@ -196,8 +196,10 @@ static char **write_plan(const char *bin, const char *ini, const char *plan, con
     if (end) *end = '\0';
     char **targets = cbd_calloc((size_t)m->n + 1, sizeof *targets);
     for (int i = 0; i < m->n; i++) {
-        char suffix[CBD_NAME_MAX + 16];
-        const size_t n = (size_t)snprintf(suffix, sizeof suffix, "/eval/%s.json", m->models[i].name);
+        char stem[CBD_RUN_PATH_MAX], suffix[CBD_RUN_PATH_MAX];
+        cbd_layout_eval(stem, sizeof stem, "", m->models[i].name); /* "/eval/NAME" */
+        cbd_layout_join(suffix, sizeof suffix, stem, ".json");
+        const size_t n = strlen(suffix);
         char *save = NULL;
         char *copy = cbd_strdup(line);
         for (char *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
@@ -234,11 +236,12 @@ int main(int argc, char **argv) {
     if (sweep_models_make(&s, base, &m, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
 
     /* 2. the models' INI beside the base's outputs */
-    char ini[PATH_MAX + 128], prefix[PATH_MAX + 128], plan[PATH_MAX], bin[PATH_MAX];
-    if (snprintf(prefix, sizeof prefix, "%s/sweeps/%s", shown(base->experiment.output_dir), s.name) >=
-            (int)sizeof prefix ||
-        snprintf(ini, sizeof ini, "%s.ini", prefix) >= (int)sizeof ini)
-        cbd_fail(CBD_EXIT_USAGE, "%s/sweeps/%s.ini: path too long", base->experiment.output_dir, s.name);
+    char ini[CBD_RUN_PATH_MAX + 128], prefix[CBD_RUN_PATH_MAX + 128], plan[PATH_MAX], bin[PATH_MAX], sweeps[CBD_RUN_PATH_MAX];
+    cbd_layout_sweeps(sweeps, sizeof sweeps, shown(base->experiment.output_dir));
+    char slash_name[CBD_NAME_MAX + 2];
+    snprintf(slash_name, sizeof slash_name, "/%s", s.name);
+    cbd_layout_join(prefix, sizeof prefix, sweeps, slash_name); /* DIR/sweeps/NAME */
+    cbd_layout_join(ini, sizeof ini, prefix, ".ini");
     write_models_ini(&s, base, &m, ini);
     printf("sweep %s of %s: %d grid point%s x %d seed%s = %d model%s, in %s\n", s.name, base->experiment.name,
            s.points, s.points == 1 ? "" : "s", s.n_seeds ? s.n_seeds : 1, s.n_seeds > 1 ? "s" : "", m.n,
