@@ -13,7 +13,6 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,7 @@
 #include "stages/stage_inputs.h"
 #include "store/checkpoint.h"
 #include "store/fsutil.h"
+#include "store/text.h"
 
 #include <utime.h>
 
@@ -59,75 +59,30 @@ static void usage(FILE *out) {
             "exit status: 0 done, 1 evaluation or writing failed, 2 bad usage, configuration or input file\n");
 }
 
-/* ---- text building ---- */
+/* ---- CSV and Markdown pieces (the text buffer and its JSON: store/text.h) ---- */
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-} text;
-
-static void tx_printf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tx_printf(text *t, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        const size_t room = t->cap - t->len;
-        const int n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) CBD_PANIC("vsnprintf failed for \"%s\"", fmt);
-        if (t->p && (size_t)n < room) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t cap = t->cap ? t->cap : 4096;
-        while (cap - t->len <= (size_t)n) cap *= 2;
-        char *grown = realloc(t->p, cap);
-        if (!grown) cbd_fail(CBD_EXIT_FAILURE, "out of memory for %zu bytes of output", cap);
-        t->p = grown;
-        t->cap = cap;
-    }
-}
-
-static void tx_json_string(text *t, const char *s) {
-    tx_printf(t, "\"");
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') tx_printf(t, "\\%c", *c);
-        else if (*c == '\n') tx_printf(t, "\\n");
-        else if (*c == '\t') tx_printf(t, "\\t");
-        else if (*c < 0x20) tx_printf(t, "\\u%04x", *c);
-        else tx_printf(t, "%c", *c);
-    }
-    tx_printf(t, "\"");
-}
-
-/* A fraction, or null. */
-static void tx_json_number(text *t, double x) {
-    if (isfinite(x)) tx_printf(t, "%.10g", x);
-    else tx_printf(t, "null");
-}
-
-static void tx_csv_field(text *t, const char *s) {
+static void tx_csv_field(cbd_text *t, const char *s) {
     if (!strpbrk(s, ",\"\n\r")) {
-        tx_printf(t, "%s", s);
+        cbd_text_printf(t, "%s", s);
         return;
     }
-    tx_printf(t, "\"");
-    for (const char *c = s; *c; c++) tx_printf(t, *c == '"' ? "\"\"" : "%c", *c);
-    tx_printf(t, "\"");
+    cbd_text_printf(t, "\"");
+    for (const char *c = s; *c; c++) cbd_text_printf(t, *c == '"' ? "\"\"" : "%c", *c);
+    cbd_text_printf(t, "\"");
 }
 
-static void tx_md_cell(text *t, const char *s) {
+static void tx_md_cell(cbd_text *t, const char *s) {
     for (const char *c = s; *c; c++) {
-        if (*c == '|') tx_printf(t, "\\|");
-        else if (*c == '\n' || *c == '\r') tx_printf(t, " ");
-        else tx_printf(t, "%c", *c);
+        if (*c == '|') cbd_text_printf(t, "\\|");
+        else if (*c == '\n' || *c == '\r') cbd_text_printf(t, " ");
+        else cbd_text_printf(t, "%c", *c);
     }
 }
 
 /* A percentage with one decimal, or "-". */
-static void tx_md_percent(text *t, double x) {
-    if (isfinite(x)) tx_printf(t, "%.1f", 100.0 * x);
-    else tx_printf(t, "-");
+static void tx_md_percent(cbd_text *t, double x) {
+    if (isfinite(x)) cbd_text_printf(t, "%.1f", 100.0 * x);
+    else cbd_text_printf(t, "-");
 }
 
 /* ---- running the model over a dataset ---- */
@@ -255,181 +210,181 @@ typedef struct {
     int64_t ncm_train_rows, ncm_dropped;
 } report;
 
-static void summary_table(text *t, const report *r) {
+static void summary_table(cbd_text *t, const report *r) {
     const cbd_eval_summary *s = r->summary;
     const int ncm = r->ncm_tally != NULL;
-    tx_printf(t, "| model | many | mid | few | all | top-%d |%s\n", r->tally->k, ncm ? " NCM |" : "");
-    tx_printf(t, "|---|---:|---:|---:|---:|---:|%s\n", ncm ? "---:|" : "");
-    tx_printf(t, "| ");
+    cbd_text_printf(t, "| model | many | mid | few | all | top-%d |%s\n", r->tally->k, ncm ? " NCM |" : "");
+    cbd_text_printf(t, "|---|---:|---:|---:|---:|---:|%s\n", ncm ? "---:|" : "");
+    cbd_text_printf(t, "| ");
     tx_md_cell(t, r->name);
     for (int g = 0; g < CBD_SHOT_GROUPS; g++) {
-        tx_printf(t, " | ");
+        cbd_text_printf(t, " | ");
         tx_md_percent(t, s->group[g]);
     }
-    tx_printf(t, " | ");
+    cbd_text_printf(t, " | ");
     tx_md_percent(t, s->top1);
-    tx_printf(t, " | ");
+    cbd_text_printf(t, " | ");
     tx_md_percent(t, s->top_k);
     if (ncm) {
-        tx_printf(t, " | ");
+        cbd_text_printf(t, " | ");
         tx_md_percent(t, r->ncm_summary->top1);
     }
-    tx_printf(t, " |\n");
+    cbd_text_printf(t, " |\n");
 }
 
-static void write_markdown(text *t, const report *r) {
+static void write_markdown(cbd_text *t, const report *r) {
     const cbd_eval_summary *s = r->summary;
     const cbd_eval_tally *ty = r->tally;
-    tx_printf(t, "# ");
+    cbd_text_printf(t, "# ");
     tx_md_cell(t, r->name);
-    tx_printf(t, " on %s\n\n", r->split);
-    tx_printf(t, "Model `%s` (%s, epoch %lld); %lld %s images of %d classes", r->model_path, r->meta->arch,
-              (long long)r->meta->epoch, (long long)ty->images, r->split, ty->classes);
-    if (r->skipped) tx_printf(t, " (%lld unreadable images skipped)", (long long)r->skipped);
-    tx_printf(t, ".\nGroups by training images: many-shot more than %d (%d %s), mid-shot %d to %d (%d), "
-                 "few-shot fewer than %d (%d).\n",
-              r->many_threshold, s->group_classes[CBD_SHOT_MANY],
-              s->group_classes[CBD_SHOT_MANY] == 1 ? "class" : "classes", r->few_threshold, r->many_threshold,
-              s->group_classes[CBD_SHOT_MID], r->few_threshold, s->group_classes[CBD_SHOT_FEW]);
-    tx_printf(t, "Top-1 accuracy in %%; many, mid and few are means of the per-class accuracies of the group, "
-                 "all is over images.");
-    if (r->ncm_tally) tx_printf(t, " NCM: nearest class mean of the l2-normalised pooled features (cosine).");
-    tx_printf(t, "\n\n");
+    cbd_text_printf(t, " on %s\n\n", r->split);
+    cbd_text_printf(t, "Model `%s` (%s, epoch %lld); %lld %s images of %d classes", r->model_path, r->meta->arch,
+                    (long long)r->meta->epoch, (long long)ty->images, r->split, ty->classes);
+    if (r->skipped) cbd_text_printf(t, " (%lld unreadable images skipped)", (long long)r->skipped);
+    cbd_text_printf(t, ".\nGroups by training images: many-shot more than %d (%d %s), mid-shot %d to %d (%d), "
+                       "few-shot fewer than %d (%d).\n",
+                    r->many_threshold, s->group_classes[CBD_SHOT_MANY],
+                    s->group_classes[CBD_SHOT_MANY] == 1 ? "class" : "classes", r->few_threshold, r->many_threshold,
+                    s->group_classes[CBD_SHOT_MID], r->few_threshold, s->group_classes[CBD_SHOT_FEW]);
+    cbd_text_printf(t, "Top-1 accuracy in %%; many, mid and few are means of the per-class accuracies of the group, "
+                       "all is over images.");
+    if (r->ncm_tally) cbd_text_printf(t, " NCM: nearest class mean of the l2-normalised pooled features (cosine).");
+    cbd_text_printf(t, "\n\n");
     summary_table(t, r);
     if (r->ncm_tally) {
-        tx_printf(t, "\nNCM by group: many ");
+        cbd_text_printf(t, "\nNCM by group: many ");
         tx_md_percent(t, r->ncm_summary->group[CBD_SHOT_MANY]);
-        tx_printf(t, ", mid ");
+        cbd_text_printf(t, ", mid ");
         tx_md_percent(t, r->ncm_summary->group[CBD_SHOT_MID]);
-        tx_printf(t, ", few ");
+        cbd_text_printf(t, ", few ");
         tx_md_percent(t, r->ncm_summary->group[CBD_SHOT_FEW]);
-        tx_printf(t, ".\n");
+        cbd_text_printf(t, ".\n");
     }
-    tx_printf(t, "\n## Per class\n\n| class | name | train | group | test | correct | top-1 |\n"
-                 "|---:|---|---:|---|---:|---:|---:|\n");
+    cbd_text_printf(t, "\n## Per class\n\n| class | name | train | group | test | correct | top-1 |\n"
+                       "|---:|---|---:|---|---:|---:|---:|\n");
     for (int c = 0; c < ty->classes; c++) {
-        tx_printf(t, "| %d | ", c);
+        cbd_text_printf(t, "| %d | ", c);
         tx_md_cell(t, cbd_dataset_class_name(r->train, c));
-        tx_printf(t, " | %lld | %s | %lld | %lld | ", (long long)r->train_counts[c],
-                  cbd_shot_group_names[r->class_group[c]], (long long)ty->test_count[c], (long long)ty->hits[c]);
+        cbd_text_printf(t, " | %lld | %s | %lld | %lld | ", (long long)r->train_counts[c],
+                        cbd_shot_group_names[r->class_group[c]], (long long)ty->test_count[c], (long long)ty->hits[c]);
         tx_md_percent(t, r->class_accuracy[c]);
-        tx_printf(t, " |\n");
+        cbd_text_printf(t, " |\n");
     }
 }
 
-static void write_class_csv(text *t, const report *r) {
+static void write_class_csv(cbd_text *t, const report *r) {
     const cbd_eval_tally *ty = r->tally;
-    tx_printf(t, "class,name,train_count,group,test_count,correct,accuracy\n");
+    cbd_text_printf(t, "class,name,train_count,group,test_count,correct,accuracy\n");
     for (int c = 0; c < ty->classes; c++) {
-        tx_printf(t, "%d,", c);
+        cbd_text_printf(t, "%d,", c);
         tx_csv_field(t, cbd_dataset_class_name(r->train, c));
-        tx_printf(t, ",%lld,%s,%lld,%lld,", (long long)r->train_counts[c], cbd_shot_group_names[r->class_group[c]],
-                  (long long)ty->test_count[c], (long long)ty->hits[c]);
-        if (isfinite(r->class_accuracy[c])) tx_printf(t, "%.6f", r->class_accuracy[c]);
-        tx_printf(t, "\n");
+        cbd_text_printf(t, ",%lld,%s,%lld,%lld,", (long long)r->train_counts[c],
+                        cbd_shot_group_names[r->class_group[c]],
+                        (long long)ty->test_count[c], (long long)ty->hits[c]);
+        if (isfinite(r->class_accuracy[c])) cbd_text_printf(t, "%.6f", r->class_accuracy[c]);
+        cbd_text_printf(t, "\n");
     }
 }
 
-static void write_confusion_csv(text *t, const report *r) {
+static void write_confusion_csv(cbd_text *t, const report *r) {
     const cbd_eval_tally *ty = r->tally;
-    tx_printf(t, "true");
-    for (int c = 0; c < ty->classes; c++) tx_printf(t, ",%d", c);
-    tx_printf(t, "\n");
+    cbd_text_printf(t, "true");
+    for (int c = 0; c < ty->classes; c++) cbd_text_printf(t, ",%d", c);
+    cbd_text_printf(t, "\n");
     for (int y = 0; y < ty->classes; y++) {
-        tx_printf(t, "%d", y);
+        cbd_text_printf(t, "%d", y);
         for (int c = 0; c < ty->classes; c++)
-            tx_printf(t, ",%lld", (long long)ty->confusion[(size_t)y * ty->classes + c]);
-        tx_printf(t, "\n");
+            cbd_text_printf(t, ",%lld", (long long)ty->confusion[(size_t)y * ty->classes + c]);
+        cbd_text_printf(t, "\n");
     }
 }
 
-static void json_groups(text *t, const char *key, const int *counts) {
-    tx_printf(t, "  \"%s\": {\"many\": %d, \"mid\": %d, \"few\": %d},\n", key, counts[CBD_SHOT_MANY],
-              counts[CBD_SHOT_MID], counts[CBD_SHOT_FEW]);
+static void json_groups(cbd_text *t, const char *key, const int *counts) {
+    cbd_text_printf(t, "  \"%s\": {\"many\": %d, \"mid\": %d, \"few\": %d},\n", key, counts[CBD_SHOT_MANY],
+                    counts[CBD_SHOT_MID], counts[CBD_SHOT_FEW]);
 }
 
-static void write_json(text *t, const report *r) {
+static void write_json(cbd_text *t, const report *r) {
     const cbd_eval_summary *s = r->summary;
     const cbd_eval_tally *ty = r->tally;
-    tx_printf(t, "{\n  \"format\": \"%s\",\n  \"format_version\": %d,\n  \"name\": ", EVAL_FORMAT,
-              EVAL_FORMAT_VERSION);
-    tx_json_string(t, r->name);
-    tx_printf(t, ",\n  \"model\": ");
-    tx_json_string(t, r->model_path);
-    tx_printf(t, ",\n  \"checkpoint\": {\"arch\": ");
-    tx_json_string(t, r->meta->arch);
-    tx_printf(t, ", \"classes\": %d, \"in_channels\": %d, \"head\": \"%s\", \"epoch\": %lld, \"step\": %lld, "
-                 "\"seed\": %llu, \"config_digest\": \"%016llx\"},\n",
-              r->meta->classes, r->meta->in_channels, cbd_head_kind_names[r->meta->head],
-              (long long)r->meta->epoch, (long long)r->meta->step, (unsigned long long)r->meta->seed,
-              (unsigned long long)r->meta->config_digest);
-    tx_printf(t, "  \"eval_digest\": \"%016llx\",\n  \"config\": ", (unsigned long long)r->eval_digest);
-    tx_json_string(t, r->config_path);
-    tx_printf(t, ",\n  \"experiment\": ");
-    tx_json_string(t, r->experiment);
-    tx_printf(t, ",\n  \"split\": \"%s\",\n  \"data\": ", r->split);
-    tx_json_string(t, r->split_path);
-    tx_printf(t, ",\n  \"images\": %lld,\n  \"skipped\": %lld,\n  \"classes\": %d,\n", (long long)ty->images,
-              (long long)r->skipped, ty->classes);
-    tx_printf(t, "  \"thresholds\": {\"many\": %d, \"few\": %d},\n", r->many_threshold, r->few_threshold);
+    cbd_text_printf(t, "{\n  \"format\": \"%s\",\n  \"format_version\": %d,\n  \"name\": ", EVAL_FORMAT,
+                    EVAL_FORMAT_VERSION);
+    cbd_text_json_string(t, r->name);
+    cbd_text_printf(t, ",\n  \"model\": ");
+    cbd_text_json_string(t, r->model_path);
+    cbd_text_printf(t, ",\n  \"checkpoint\": {\"arch\": ");
+    cbd_text_json_string(t, r->meta->arch);
+    cbd_text_printf(t, ", \"classes\": %d, \"in_channels\": %d, \"head\": \"%s\", \"epoch\": %lld, \"step\": %lld, "
+                       "\"seed\": %llu, \"config_digest\": \"%016llx\"},\n",
+                    r->meta->classes, r->meta->in_channels, cbd_head_kind_names[r->meta->head],
+                    (long long)r->meta->epoch, (long long)r->meta->step, (unsigned long long)r->meta->seed,
+                    (unsigned long long)r->meta->config_digest);
+    cbd_text_printf(t, "  \"eval_digest\": \"%016llx\",\n  \"config\": ", (unsigned long long)r->eval_digest);
+    cbd_text_json_string(t, r->config_path);
+    cbd_text_printf(t, ",\n  \"experiment\": ");
+    cbd_text_json_string(t, r->experiment);
+    cbd_text_printf(t, ",\n  \"split\": \"%s\",\n  \"data\": ", r->split);
+    cbd_text_json_string(t, r->split_path);
+    cbd_text_printf(t, ",\n  \"images\": %lld,\n  \"skipped\": %lld,\n  \"classes\": %d,\n", (long long)ty->images,
+                    (long long)r->skipped, ty->classes);
+    cbd_text_printf(t, "  \"thresholds\": {\"many\": %d, \"few\": %d},\n", r->many_threshold, r->few_threshold);
     json_groups(t, "group_classes", s->group_classes);
     json_groups(t, "group_classes_evaluated", s->group_evaluated);
-    tx_printf(t, "  \"top_k\": %d,\n  \"top1\": ", ty->k);
-    tx_json_number(t, s->top1);
-    tx_printf(t, ",\n  \"top%d\": ", ty->k);
-    tx_json_number(t, s->top_k);
+    cbd_text_printf(t, "  \"top_k\": %d,\n  \"top1\": ", ty->k);
+    cbd_text_json_number(t, s->top1);
+    cbd_text_printf(t, ",\n  \"top%d\": ", ty->k);
+    cbd_text_json_number(t, s->top_k);
     for (int g = 0; g < CBD_SHOT_GROUPS; g++) {
-        tx_printf(t, ",\n  \"%s\": ", cbd_shot_group_names[g]);
-        tx_json_number(t, s->group[g]);
+        cbd_text_printf(t, ",\n  \"%s\": ", cbd_shot_group_names[g]);
+        cbd_text_json_number(t, s->group[g]);
     }
-    tx_printf(t, ",\n  \"mean_class_accuracy\": ");
-    tx_json_number(t, s->mean_class);
-    tx_printf(t, ",\n  \"ncm\": ");
+    cbd_text_printf(t, ",\n  \"mean_class_accuracy\": ");
+    cbd_text_json_number(t, s->mean_class);
+    cbd_text_printf(t, ",\n  \"ncm\": ");
     if (r->ncm_tally) {
         const cbd_eval_summary *n = r->ncm_summary;
-        tx_printf(t, "{\"top1\": ");
-        tx_json_number(t, n->top1);
+        cbd_text_printf(t, "{\"top1\": ");
+        cbd_text_json_number(t, n->top1);
         for (int g = 0; g < CBD_SHOT_GROUPS; g++) {
-            tx_printf(t, ", \"%s\": ", cbd_shot_group_names[g]);
-            tx_json_number(t, n->group[g]);
+            cbd_text_printf(t, ", \"%s\": ", cbd_shot_group_names[g]);
+            cbd_text_json_number(t, n->group[g]);
         }
-        tx_printf(t, ", \"mean_class_accuracy\": ");
-        tx_json_number(t, n->mean_class);
-        tx_printf(t, ", \"train_images\": %lld, \"train_images_dropped\": %lld}", (long long)r->ncm_train_rows,
-                  (long long)r->ncm_dropped);
+        cbd_text_printf(t, ", \"mean_class_accuracy\": ");
+        cbd_text_json_number(t, n->mean_class);
+        cbd_text_printf(t, ", \"train_images\": %lld, \"train_images_dropped\": %lld}", (long long)r->ncm_train_rows,
+                        (long long)r->ncm_dropped);
     } else {
-        tx_printf(t, "null");
+        cbd_text_printf(t, "null");
     }
-    tx_printf(t, ",\n  \"per_class\": [\n");
+    cbd_text_printf(t, ",\n  \"per_class\": [\n");
     for (int c = 0; c < ty->classes; c++) {
-        tx_printf(t, "    {\"class\": %d, \"name\": ", c);
-        tx_json_string(t, cbd_dataset_class_name(r->train, c));
-        tx_printf(t, ", \"train_count\": %lld, \"group\": \"%s\", \"test_count\": %lld, \"correct\": %lld, "
-                     "\"accuracy\": ",
-                  (long long)r->train_counts[c], cbd_shot_group_names[r->class_group[c]],
-                  (long long)ty->test_count[c], (long long)ty->hits[c]);
-        tx_json_number(t, r->class_accuracy[c]);
-        tx_printf(t, ", \"top%d_correct\": %lld", ty->k, (long long)ty->hits_k[c]);
-        if (r->ncm_tally) tx_printf(t, ", \"ncm_correct\": %lld", (long long)r->ncm_tally->hits[c]);
-        tx_printf(t, "}%s\n", c + 1 < ty->classes ? "," : "");
+        cbd_text_printf(t, "    {\"class\": %d, \"name\": ", c);
+        cbd_text_json_string(t, cbd_dataset_class_name(r->train, c));
+        cbd_text_printf(t, ", \"train_count\": %lld, \"group\": \"%s\", \"test_count\": %lld, \"correct\": %lld, "
+                           "\"accuracy\": ",
+                        (long long)r->train_counts[c], cbd_shot_group_names[r->class_group[c]],
+                        (long long)ty->test_count[c], (long long)ty->hits[c]);
+        cbd_text_json_number(t, r->class_accuracy[c]);
+        cbd_text_printf(t, ", \"top%d_correct\": %lld", ty->k, (long long)ty->hits_k[c]);
+        if (r->ncm_tally) cbd_text_printf(t, ", \"ncm_correct\": %lld", (long long)r->ncm_tally->hits[c]);
+        cbd_text_printf(t, "}%s\n", c + 1 < ty->classes ? "," : "");
     }
-    tx_printf(t, "  ],\n  \"confusion\": [\n");
+    cbd_text_printf(t, "  ],\n  \"confusion\": [\n");
     for (int y = 0; y < ty->classes; y++) {
-        tx_printf(t, "    [");
+        cbd_text_printf(t, "    [");
         for (int c = 0; c < ty->classes; c++)
-            tx_printf(t, "%s%lld", c ? ", " : "", (long long)ty->confusion[(size_t)y * ty->classes + c]);
-        tx_printf(t, "]%s\n", y + 1 < ty->classes ? "," : "");
+            cbd_text_printf(t, "%s%lld", c ? ", " : "", (long long)ty->confusion[(size_t)y * ty->classes + c]);
+        cbd_text_printf(t, "]%s\n", y + 1 < ty->classes ? "," : "");
     }
-    tx_printf(t, "  ]\n}\n");
+    cbd_text_printf(t, "  ]\n}\n");
 }
 
-static int write_text(const char *stem, const char *suffix, text *t) {
+static int write_text(const char *stem, const char *suffix, cbd_text *t) {
     char path[CBD_RUN_PATH_MAX], err[CBD_RUN_PATH_MAX + 512];
     cbd_layout_join(path, sizeof path, stem, suffix);
-    const int rc = cbd_write_file_atomic(path, t->p ? t->p : "", t->len, err, sizeof err);
+    const int rc = cbd_write_file_atomic(path, cbd_text_str(t), t->len, err, sizeof err);
     if (rc != 0) cbd_log("cbd: error: %s", err);
-    free(t->p);
-    memset(t, 0, sizeof *t);
+    cbd_text_free(t);
     return rc;
 }
 
@@ -664,7 +619,7 @@ int main(int argc, char **argv) {
                           .ncm_tally = use_ncm ? &ncm_tally : NULL, .ncm_summary = &ncm_summary,
                           .ncm_train_rows = use_ncm ? cbd_dataset_count(train) - ncm_train_skipped : 0,
                           .ncm_dropped = use_ncm ? ncm.dropped : 0};
-        text t = {0};
+        cbd_text t = {0};
         write_class_csv(&t, &r);
         int bad = write_text(stem, ".csv", &t);
         write_confusion_csv(&t, &r);
@@ -675,9 +630,9 @@ int main(int argc, char **argv) {
         bad |= write_text(stem, ".json", &t);
         if (bad) rc = CBD_EXIT_FAILURE;
         summary_table(&t, &r);
-        fputs(t.p, stdout);
+        fputs(cbd_text_str(&t), stdout);
         fflush(stdout);
-        free(t.p);
+        cbd_text_free(&t);
         if (!quiet && !bad)
             cbd_log("eval %s: top-1 %.2f%%, many %.2f%%, mid %.2f%%, few %.2f%% (%lld images%s) in %.1f s; "
                     "wrote %s.{json,csv,md,confusion.csv}",

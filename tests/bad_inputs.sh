@@ -59,6 +59,7 @@ setup() {
         store_nan_rows) copy_run && "$edit" nan $store /features 4 ;;
         store_wrong_d) copy_run && "$edit" set-int $store d 32 ;;
         store_missing_dataset) copy_run && "$edit" delete $store /labels ;;
+        store_labels_int64) copy_run && "$edit" labels-int64 $store ;;
         store_incomplete) copy_run && "$edit" set-int $store complete 0 ;;
         store_interrupted) copy_run && mv $store $store.partial && "$edit" set-int $store.partial complete 0 ;;
         ckpt_truncated) copy_run && truncate -s 5000 $ckpt ;;

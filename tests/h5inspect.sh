@@ -139,6 +139,9 @@ run 2 --stats model.ckpt.h5
 expect_in err "cbd: error: model.ckpt.h5: --stats works on feature stores; this file's format is 'cbd-checkpoint'"
 run 2 --stats generic.h5
 expect_in err "no root attribute 'format'"
+# rows are read by the library's row reader, which refuses attributes that disagree with the datasets
+run 2 --stats fs_badshape.h5
+expect_in err "cbd: error: fs_badshape.h5: dataset 'features' has shape [2, 6, 4], the store's attributes say [2, 6, 5]"
 
 # ---- --verify --------------------------------------------------------------------------
 run 0 --verify fs_f32.h5
@@ -156,12 +159,17 @@ run 1 --verify fs_badlabels.h5
 expect_in out "defect: labels out of range: 1 label outside 0..2, first at row 4 (7)"
 run 1 --verify fs_badshape.h5
 expect_in out "defect: shape: attribute d = 5 but /features dimension 2 is 4"
+# labels of another integer type: the library's verifier names it, as its reader refuses it
+run 1 --verify fs_labels64.h5
+expect_in out "defect: type: /labels holds 8-byte integers; a feature store's labels are 4-byte integers (int32)"
+expect_in out "fs_labels64.h5: 1 defect"
 run 0 --verify model.ckpt.h5
 expect_in out "ok: model.ckpt.h5: checkpoint resnet20, 154 datasets"
 run 1 --verify generic.h5
 expect_in out "defect: not a cbd store: no root attribute 'format'"
 # A flipped bit in /center's data (float32 [2 0 0 0 2 0 0 0], Fletcher32): the
-# tree still opens; --verify names the dataset; --stats cannot go on.
+# tree still opens; --verify names the dataset; --stats cannot go on (the
+# library's row reader names the rows, the dataset and HDF5's reason).
 python3 - <<'EOF'
 import struct
 data = bytearray(open('fs_f32.h5', 'rb').read())
@@ -175,7 +183,8 @@ run 0 corrupt.h5
 run 1 --verify corrupt.h5
 expect_in out "defect: cannot read /center: data checksum failure in 'center': the file is corrupt"
 run 2 --stats corrupt.h5
-expect_in err "cbd: error: corrupt.h5: data checksum failure in 'center'"
+expect_in err "cbd: error: corrupt.h5: cannot read rows 0..5 of dataset 'center': truncated or corrupt"
+expect_in err "Fletcher32 checksum"
 run 0 --verify images.h5
 expect_in out "ok: images.h5: complete image store, 3 images"
 run 1 --verify images_partial.h5
@@ -208,7 +217,8 @@ run 2 --row 0 model.ckpt.h5
 expect_in err "--row works on feature stores"
 
 # ---- --json ----------------------------------------------------------------------------
-for f in fs_f32.h5 fs_f16.h5 fs_nan.h5 fs_incomplete.h5 fs_badshape.h5 generic.h5 images.h5 model.ckpt.h5; do
+for f in fs_f32.h5 fs_f16.h5 fs_nan.h5 fs_incomplete.h5 fs_badshape.h5 fs_labels64.h5 generic.h5 images.h5 \
+    model.ckpt.h5; do
     run 0 --json "$f"
     json_ok --json "$f"
 done
@@ -224,6 +234,8 @@ run 1 --json --verify fs_nan.h5
 json_ok --json --verify fs_nan.h5
 run 1 --json --verify generic.h5
 json_ok --json --verify generic.h5
+run 1 --json --verify fs_labels64.h5
+json_ok --json --verify fs_labels64.h5
 run 0 --json --verify model.ckpt.h5
 json_ok --json --verify model.ckpt.h5
 
@@ -256,7 +268,7 @@ check_json "d['objects'][0]['attributes']['grid'] == [[1, 2, 3], [4, 5, 6]]"
 check_json "d['objects'][0]['attributes']['counting']['count'] == 100"
 
 # ---- the fixtures open without custom code ------------------------------------------------
-for f in fs_f32.h5 fs_f16.h5 fs_nan.h5 fs_incomplete.h5 fs_badlabels.h5 fs_badshape.h5; do
+for f in fs_f32.h5 fs_f16.h5 fs_nan.h5 fs_incomplete.h5 fs_badlabels.h5 fs_badshape.h5 fs_labels64.h5; do
     h5dump -H "$f" >dump.txt 2>&1 || { cat dump.txt >&2; fail "h5dump -H $f failed"; }
     expect_in dump.txt 'DATASET "features"'
 done

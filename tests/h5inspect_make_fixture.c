@@ -28,6 +28,7 @@
  *   fs_incomplete.h5  float16, no logits, view 1 never written: done = [1 0], complete = 0
  *   fs_badlabels.h5   float32, label 7 at row 4 (classes = 3)
  *   fs_badshape.h5    float32, attribute d = 5 while the datasets hold d = 4
+ *   fs_labels64.h5    float32, /labels stored as 8-byte integers (int64)
  *   generic.h5        no 'format': nested and empty groups, a big-endian float64
  *                     matrix, a deflated int16 vector, a scalar, variable-length
  *                     strings, a compound, a named datatype, soft and external
@@ -64,15 +65,17 @@ typedef struct {
     int incomplete; /* view 1 not written */
     int bad_label;  /* label 7 at row 4 */
     int bad_shape;  /* attribute d = 5 */
+    int labels64;   /* /labels as int64 */
 } variant;
 
 static const variant variants[] = {
-    {"fs_f32.h5", 0, 1, 0, 0, 0, 0},
-    {"fs_f16.h5", 1, 1, 0, 0, 0, 0},
-    {"fs_nan.h5", 0, 1, 1, 0, 0, 0},
-    {"fs_incomplete.h5", 1, 0, 0, 1, 0, 0},
-    {"fs_badlabels.h5", 0, 1, 0, 0, 1, 0},
-    {"fs_badshape.h5", 0, 1, 0, 0, 0, 1},
+    {"fs_f32.h5", 0, 1, 0, 0, 0, 0, 0},
+    {"fs_f16.h5", 1, 1, 0, 0, 0, 0, 0},
+    {"fs_nan.h5", 0, 1, 1, 0, 0, 0, 0},
+    {"fs_incomplete.h5", 1, 0, 0, 1, 0, 0, 0},
+    {"fs_badlabels.h5", 0, 1, 0, 0, 1, 0, 0},
+    {"fs_badshape.h5", 0, 1, 0, 0, 0, 1, 0},
+    {"fs_labels64.h5", 0, 1, 0, 0, 0, 0, 1},
 };
 
 /* float -> IEEE half for values that half holds exactly; exits otherwise. */
@@ -235,7 +238,8 @@ static int write_store(const char *dir, const variant *v) {
 
     if (write_floats(c, file, v, half, "features", 3, fdims, &features_st, v->incomplete ? 1 : S, &features[0][0][0]) ||
         write_floats(c, file, v, half, "center", 2, cdims, &center_st, N, &center[0][0]) ||
-        write_dataset(c, file, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, ndims, &contiguous, N, labels) ||
+        write_dataset(c, file, "labels", v->labels64 ? H5T_STD_I64LE : H5T_STD_I32LE, H5T_NATIVE_INT32, 1, ndims,
+                      &contiguous, N, labels) ||
         write_dataset(c, file, "done", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, sdims, &contiguous, S, done))
         goto cleanup;
     if (v->logits &&

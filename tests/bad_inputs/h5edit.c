@@ -7,6 +7,8 @@
  *        bad-inputs-h5edit nan FILE DATASET ROW        NaN in every value of one row
  *                                                      (of the first view of a 3-D set)
  *        bad-inputs-h5edit delete FILE DATASET         unlink a dataset
+ *        bad-inputs-h5edit labels-int64 FILE           rewrite /labels (int32) as 8-byte
+ *                                                      integers, same values and shape
  *
  * exit status: 0 done; 1 an HDF5 call failed; 2 bad usage. */
 #include <hdf5.h>
@@ -19,7 +21,8 @@
 static int usage(void) {
     fprintf(stderr, "usage: bad-inputs-h5edit set-int|set-uint64 FILE ATTR VALUE\n"
                     "       bad-inputs-h5edit nan FILE DATASET ROW\n"
-                    "       bad-inputs-h5edit delete FILE DATASET\n");
+                    "       bad-inputs-h5edit delete FILE DATASET\n"
+                    "       bad-inputs-h5edit labels-int64 FILE\n");
     return 2;
 }
 
@@ -65,10 +68,35 @@ done:
     return rc ? fail(file, "write NaN into the dataset") : 0;
 }
 
+/* /labels read as int32, unlinked, and written again as a new int64 dataset of the same shape. */
+static int labels_int64(hid_t f, const char *file) {
+    hid_t d = H5Dopen2(f, "labels", H5P_DEFAULT), space = d < 0 ? -1 : H5Dget_space(d), created = -1;
+    int32_t *values = NULL;
+    int rc = 1;
+    const hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    if (n < 0 || !(values = malloc((size_t)(n ? n : 1) * sizeof *values)) ||
+        (n && H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0) || H5Dclose(d) < 0)
+        goto done;
+    d = -1;
+    if (H5Ldelete(f, "labels", H5P_DEFAULT) < 0 ||
+        (created = H5Dcreate2(f, "labels", H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        (n && H5Dwrite(created, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0) || H5Dclose(created) < 0)
+        goto done;
+    created = -1;
+    rc = 0;
+done:
+    free(values);
+    if (created >= 0) H5Dclose(created);
+    if (space >= 0) H5Sclose(space);
+    if (d >= 0) H5Dclose(d);
+    return rc ? fail(file, "rewrite /labels as int64") : 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc < 4) return usage();
-    const char *cmd = argv[1], *file = argv[2], *name = argv[3];
-    if ((!strcmp(cmd, "delete") && argc != 4) || (strcmp(cmd, "delete") && argc != 5)) return usage();
+    if (argc < 3) return usage();
+    const char *cmd = argv[1], *file = argv[2], *name = argc > 3 ? argv[3] : NULL;
+    const int want = !strcmp(cmd, "labels-int64") ? 3 : !strcmp(cmd, "delete") ? 4 : 5;
+    if (argc != want) return usage();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
     if (f < 0) return fail(file, "open");
@@ -83,6 +111,8 @@ int main(int argc, char **argv) {
         rc = nan_row(f, file, name, strtoull(argv[4], NULL, 10));
     } else if (!strcmp(cmd, "delete")) {
         rc = H5Ldelete(f, name, H5P_DEFAULT) < 0 ? fail(file, "delete the dataset") : 0;
+    } else if (!strcmp(cmd, "labels-int64")) {
+        rc = labels_int64(f, file);
     } else {
         rc = usage();
     }
