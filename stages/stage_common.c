@@ -156,6 +156,20 @@ int cbd_stage_check_outputs(const cbd_run_files *files, uint64_t digest, int epo
     return -1;
 }
 
+void cbd_stage_train_job_settings(const cbd_config *cfg, int quiet, cbd_train_job *job) {
+    job->batch_size = cfg->train.batch_size;
+    job->lr_final = cfg->train.lr_final;
+    job->warmup_epochs = cfg->train.warmup_epochs;
+    job->sgd = (cbd_sgd_config){.momentum = cfg->train.momentum, .weight_decay = cfg->train.weight_decay,
+                                .nesterov = cfg->train.nesterov, .decay_norm_and_bias = cfg->train.decay_norm_and_bias};
+    cbd_stage_eval_views(cfg, &job->eval_views);
+    job->workers = cfg->data.workers;
+    job->on_bad_image = cfg->data.on_bad_image;
+    job->checkpoint_every = cfg->train.checkpoint_every;
+    job->backend = cbd_stage_create_backend(cfg);
+    job->quiet = quiet;
+}
+
 char *cbd_stage_config_text(const cbd_config *cfg) {
     char *text = NULL;
     size_t len = 0;

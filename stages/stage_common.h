@@ -10,6 +10,7 @@
 #include "views/augment.h"
 #include "experiment/config.h"
 #include "experiment/run_layout.h"
+#include "training/trainer.h"
 #include "store/dataset.h"
 
 /* Opens cfg->data.<which> ("train", "val" or "test"); NULL path gives NULL
@@ -44,6 +45,11 @@ int cbd_stage_check_outputs(const cbd_run_files *files, uint64_t digest, int epo
  * cannot be made. Held until the process ends. cbd_stage_check_outputs takes
  * it for the checkpoint. */
 void cbd_stage_lock_output(const char *path);
+/* The settings every training job takes from the configuration alike: batch
+ * size, final lr, warmup, SGD, evaluation views, loading, checkpoint
+ * interval, the backend of [experiment] device and precision (the caller
+ * destroys job->backend) and quiet. */
+void cbd_stage_train_job_settings(const cbd_config *cfg, int quiet, cbd_train_job *job);
 /* The resolved configuration as INI text (malloc'd). */
 char *cbd_stage_config_text(const cbd_config *cfg);
 /* Warns, naming them, about classes of ds with no image (which: "train"). */

@@ -388,20 +388,10 @@ int main(int argc, char **argv) {
     job.seed = cfg.student.seed;
     job.view_seed = cfg.experiment.seed; /* the views the feature stores hold */
     job.epochs = cfg.student.epochs;
-    job.batch_size = cfg.train.batch_size;
     job.lr = cfg.student.lr;
-    job.lr_final = cfg.train.lr_final;
-    job.warmup_epochs = cfg.train.warmup_epochs;
-    job.sgd = (cbd_sgd_config){.momentum = cfg.train.momentum, .weight_decay = cfg.train.weight_decay,
-                               .nesterov = cfg.train.nesterov, .decay_norm_and_bias = cfg.train.decay_norm_and_bias};
     job.sampling = cfg.student.sampling;
     cbd_stage_store_views(&cfg, &job.train_views);
-    cbd_stage_eval_views(&cfg, &job.eval_views);
-    job.workers = cfg.data.workers;
-    job.on_bad_image = cfg.data.on_bad_image;
-    job.checkpoint_every = cfg.train.checkpoint_every;
-    job.backend = cbd_stage_create_backend(&cfg);
-    job.quiet = quiet;
+    cbd_stage_train_job_settings(&cfg, quiet, &job);
     job.hooks = (cbd_train_hooks){.ctx = &ctx, .begin = student_begin, .assign_views = student_assign_views,
                                   .batch_rows = student_batch_rows, .loss = student_loss, .end = student_end};
     if (!quiet) {

@@ -88,21 +88,10 @@ int main(int argc, char **argv) {
     job.seed = t->seed;
     job.view_seed = t->seed;
     job.epochs = t->epochs;
-    job.batch_size = cfg.train.batch_size;
     job.lr = t->lr;
-    job.lr_final = cfg.train.lr_final;
-    job.warmup_epochs = cfg.train.warmup_epochs;
-    job.sgd = (cbd_sgd_config){.momentum = cfg.train.momentum, .weight_decay = cfg.train.weight_decay,
-                               .nesterov = cfg.train.nesterov,
-                               .decay_norm_and_bias = cfg.train.decay_norm_and_bias};
     job.sampling = cfg.train.sampling;
     cbd_stage_train_views(&cfg, t->kind == CBD_TEACHER_AUGMENT, &job.train_views);
-    cbd_stage_eval_views(&cfg, &job.eval_views);
-    job.workers = cfg.data.workers;
-    job.on_bad_image = cfg.data.on_bad_image;
-    job.checkpoint_every = cfg.train.checkpoint_every;
-    job.backend = cbd_stage_create_backend(&cfg);
-    job.quiet = quiet;
+    cbd_stage_train_job_settings(&cfg, quiet, &job);
 
     rc = cbd_train_run(&job, train, val, test, resume);
     cbd_backend_destroy(job.backend);

@@ -14,13 +14,10 @@
 # changed in one place by the setup step named in the table.
 # usage: bad_inputs.sh BIN_DIR WORK_DIR
 set -euo pipefail
-[ $# -eq 2 ] || { echo "usage: $0 BIN_DIR WORK_DIR" >&2; exit 2; }
-bin=$(cd "$1" && pwd)
-work=$2
+. "$(dirname "$0")/lib.sh"
+test_args 2 "BIN_DIR WORK_DIR" "$@"
 here=$(cd "$(dirname "$0")/bad_inputs" && pwd)
-rm -rf "$work"
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
+test_begin "$@"
 export CBD_THREADS=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 edit=$bin/bad-inputs-h5edit
 doc=$here/../../docs/robustness.md

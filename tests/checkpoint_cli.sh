@@ -4,19 +4,10 @@
 # usage: checkpoint_cli.sh CBD_CKPT WORK_DIR
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 CBD_CKPT WORK_DIR" >&2
-    exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+test_args 2 "CBD_CKPT WORK_DIR" "$@"
 ckpt=$1
-work=$2
-rm -rf "$work"
-mkdir -p "$work"
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+test_work "$2"
 
 # run_ckpt EXPECTED_STATUS ARGS...: runs cbd-ckpt, keeps stdout/stderr in
 # $work/out and $work/err, fails unless the exit status is EXPECTED_STATUS.

@@ -10,20 +10,10 @@
 # usage: data_tools.sh BIN_DIR WORK_DIR
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 BIN_DIR WORK_DIR" >&2
-    exit 2
-fi
-bin=$1
-work=$2
-rm -rf "$work"
-mkdir -p "$work"
+. "$(dirname "$0")/lib.sh"
+test_args 2 "BIN_DIR WORK_DIR" "$@"
+test_begin "$@"
 py=python3
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 
 # run EXPECTED_STATUS TOOL ARGS...: stdout/stderr kept in $work/out, $work/err.
 run() {

@@ -6,27 +6,13 @@
 # in h5dump with no custom code.
 # usage: dump_resume.sh BIN_DIR WORK_DIR
 set -euo pipefail
-[ $# -eq 2 ] || { echo "usage: $0 BIN_DIR WORK_DIR" >&2; exit 2; }
-bin=$1
-work=$2
-rm -rf "$work"
-mkdir -p "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+test_begin "$@"
 
-"$bin/make-synthetic" --out "$work/data" --classes 5 --n-max 30 --imbalance 10 --size 20 \
-    --val-per-class 2 --test-per-class 2 --seed 4 2>/dev/null
+synthetic "$work/data" 4
 write_ini() { # write_ini FILE OUTPUT_DIR DTYPE VIEWS
-    cat >"$1" <<INI
-[experiment]
-seed = 9
-output_dir = $2
-[data]
-train = data/train.txt
-channels = 3
-image_size = 20
-workers = 1
-[model]
-arch = resnet20
+    ini_head "$1" "$2" 9 20
+    cat >>"$1" <<INI
 [train]
 epochs = 1
 batch_size = 16

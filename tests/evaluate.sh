@@ -7,30 +7,13 @@
 # checkpoint, an unset split, a bad --set key, a bad --name).
 # usage: evaluate.sh BIN_DIR WORK_DIR
 set -euo pipefail
-[ $# -eq 2 ] || { echo "usage: $0 BIN_DIR WORK_DIR" >&2; exit 2; }
-bin=$1
-work=$2
-rm -rf "$work"
-mkdir -p "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+test_begin "$@"
 
-"$bin/make-synthetic" --out "$work/data" --classes 5 --n-max 30 --imbalance 10 --size 20 \
-    --val-per-class 2 --test-per-class 4 --seed 4 >/dev/null
+synthetic "$work/data" 4 --test-per-class 4
 
-cat >"$work/x.ini" <<INI
-[experiment]
-seed = 2
-output_dir = $work/run
-[data]
-train = data/train.txt
-val = data/val.txt
-test = data/test.txt
-class_names = data/classes.txt
-channels = 3
-image_size = 20
-workers = 1
-[model]
-arch = resnet20
+ini_head "$work/x.ini" "$work/run" 2 20 "val = data/val.txt" "test = data/test.txt" "class_names = data/classes.txt"
+cat >>"$work/x.ini" <<INI
 [train]
 epochs = 1
 batch_size = 16

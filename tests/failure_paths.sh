@@ -13,29 +13,15 @@
 #     refused the same way (auto picked the cpu).
 # usage: failure_paths.sh BIN_DIR WORK_DIR
 set -euo pipefail
-[ $# -eq 2 ] || { echo "usage: $0 BIN_DIR WORK_DIR" >&2; exit 2; }
-bin=$1
-work=$2
-rm -rf "$work"
-mkdir -p "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+test_begin "$@"
 export CBD_THREADS=${CBD_THREADS:-2}
 
-"$bin/make-synthetic" --out "$work/data" --classes 5 --n-max 30 --imbalance 10 --size 20 \
-    --val-per-class 2 --test-per-class 2 --seed 6 >/dev/null 2>&1
+synthetic "$work/data" 6
 
 write_ini() { # write_ini FILE OUTPUT_DIR EPOCHS [EXTRA [TRAIN] LINES]
-    cat >"$1" <<INI
-[experiment]
-seed = 2
-output_dir = $2
-[data]
-train = data/train.txt
-channels = 3
-image_size = 20
-workers = 1
-[model]
-arch = resnet20
+    ini_head "$1" "$2" 2 20
+    cat >>"$1" <<INI
 [train]
 epochs = $3
 batch_size = 16
@@ -51,18 +37,7 @@ batch_size = 8
 teachers = t1
 INI
 }
-expect_exit() { # expect_exit CODE WHAT COMMAND...: runs it, stderr to $work/err
-    local want=$1 what=$2
-    shift 2
-    local got=0
-    "$@" >/dev/null 2>"$work/err" || got=$?
-    [ "$got" -eq "$want" ] || fail "$what: exit $got, expected $want: $(cat "$work/err")"
-}
-expect_message() { # expect_message WHAT PATTERN: stderr of the last command matches
-    grep -q -e "$2" "$work/err" || fail "$1: the message does not name '$2': $(cat "$work/err")"
-}
 digest() { sha256sum "$@" | cut -d' ' -f1 | tr '\n' ' '; }
-leftover_temporaries() { find "$1" -name '*.tmp.*' -print; }
 
 # ---- finished outputs to protect ---------------------------------------------
 write_ini "$work/e.ini" "$work/run" 2

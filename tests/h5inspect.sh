@@ -13,22 +13,12 @@
 # usage: h5inspect.sh BIN_DIR WORK_DIR
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 BIN_DIR WORK_DIR" >&2
-    exit 2
-fi
-bin=$(cd "$1" && pwd)
-work=$2
+. "$(dirname "$0")/lib.sh"
+test_args 2 "BIN_DIR WORK_DIR" "$@"
 expected=$(cd "$(dirname "$0")/h5inspect" && pwd)
+test_begin "$@"
 inspect=$bin/h5inspect
-rm -rf "$work"
-mkdir -p "$work"
 cd "$work"
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 
 # run EXPECTED_STATUS ARGS...: runs h5inspect; stdout/stderr in out, err.
 run() {

@@ -9,31 +9,16 @@
 # temporary is left behind.
 # usage: kill_anywhere.sh BIN_DIR WORK_DIR [TRIALS]   (TRIALS per stage, default 20)
 set -euo pipefail
-[ $# -ge 2 ] || { echo "usage: $0 BIN_DIR WORK_DIR [TRIALS]" >&2; exit 2; }
-bin=$1
-work=$2
+. "$(dirname "$0")/lib.sh"
+test_begin "$@"
 trials=${3:-20}
-rm -rf "$work"
-mkdir -p "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 export CBD_THREADS=${CBD_THREADS:-2}
 
-"$bin/make-synthetic" --out "$work/data" --classes 6 --n-max 40 --imbalance 10 --size 24 \
-    --val-per-class 3 --test-per-class 3 --seed 11 >/dev/null 2>&1
+synthetic "$work/data" 11 --classes 6 --n-max 40 --size 24 --val-per-class 3 --test-per-class 3
 
 write_ini() { # write_ini FILE OUTPUT_DIR
-    cat >"$1" <<INI
-[experiment]
-seed = 3
-output_dir = $2
-[data]
-train = data/train.txt
-val = data/val.txt
-channels = 3
-image_size = 24
-workers = 1
-[model]
-arch = resnet20
+    ini_head "$1" "$2" 3 24 "val = data/val.txt"
+    cat >>"$1" <<INI
 [train]
 epochs = 4
 batch_size = 16

@@ -1,21 +1,36 @@
 # What the shell tests share; each sources it first:
 #   . "$(dirname "$0")/lib.sh"
 #   test_begin "$@"               # BIN_DIR WORK_DIR [more]: sets bin, work (absolute, emptied)
+#   test_args N USAGE "$@"        # exactly N arguments, else the usage line and exit 2
+#   test_work DIR                 # sets work (absolute, emptied)
 #   synthetic DIR SEED [OPTIONS]  # a small long-tailed set (5 classes, 30 down to 3 images, 20 px)
+#   ini_head FILE OUTPUT_DIR SEED SIZE [LINE...]
+#                                 # [experiment], [data] (train = data/train.txt, the LINEs, 3
+#                                 # channels, SIZE px, 1 worker) and [model] (resnet20) of an INI
 #   expect_exit CODE WHAT CMD...  # runs CMD (stderr in $work/err), fails unless it exits CODE
-#   expect_message WHAT TEXT      # fails unless $work/err holds TEXT
+#   expect_message WHAT PATTERN   # fails unless $work/err matches PATTERN (grep)
 #   files_digest FILE...          # one line that changes when any of the files does
 #   leftover_temporaries DIR      # the *.tmp.PID files under DIR
 # `fail MESSAGE` ends the test.
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+test_args() {
+    local n=$1 usage=$2
+    shift 2
+    [ $# -eq "$n" ] || { echo "usage: $0 $usage" >&2; exit 2; }
+}
+
+test_work() {
+    rm -rf "$1"
+    mkdir -p "$1"
+    work=$(cd "$1" && pwd)
+}
+
 test_begin() {
     [ $# -ge 2 ] || { echo "usage: $0 BIN_DIR WORK_DIR ..." >&2; exit 2; }
     bin=$(cd "$1" && pwd)
-    rm -rf "$2"
-    mkdir -p "$2"
-    work=$(cd "$2" && pwd)
+    test_work "$2"
 }
 
 synthetic() {
@@ -23,6 +38,16 @@ synthetic() {
     shift 2
     "$bin/make-synthetic" --out "$dir" --classes 5 --n-max 30 --imbalance 10 --size 20 --val-per-class 2 \
         --test-per-class 2 --seed "$seed" "$@" >/dev/null 2>&1 || fail "make-synthetic --out $dir failed"
+}
+
+ini_head() {
+    local file=$1 out=$2 seed=$3 size=$4 line
+    shift 4
+    {
+        printf '[experiment]\nseed = %s\noutput_dir = %s\n[data]\ntrain = data/train.txt\n' "$seed" "$out"
+        for line in "$@"; do printf '%s\n' "$line"; done
+        printf 'channels = 3\nimage_size = %s\nworkers = 1\n[model]\narch = resnet20\n' "$size"
+    } >"$file"
 }
 
 expect_exit() {
@@ -34,7 +59,7 @@ expect_exit() {
 }
 
 expect_message() {
-    grep -qF -- "$2" "$work/err" || fail "$1: the message does not say '$2': $(head -c 600 "$work/err")"
+    grep -q -e "$2" "$work/err" || fail "$1: the message does not say '$2': $(head -c 600 "$work/err")"
 }
 
 files_digest() {

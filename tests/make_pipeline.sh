@@ -5,28 +5,13 @@
 # usage: make_pipeline.sh BIN_DIR WORK_DIR
 set -euo pipefail
 unset MAKEFLAGS MFLAGS MAKELEVEL  # a make of its own, not a child of the make that runs the tests
-[ $# -eq 2 ] || { echo "usage: $0 BIN_DIR WORK_DIR" >&2; exit 2; }
-bin=$(cd "$1" && pwd)
-work=$2
-rm -rf "$work"
-mkdir -p "$work"
+. "$(dirname "$0")/lib.sh"
+test_begin "$@"
 cd "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
-"$bin/make-synthetic" --out data --classes 5 --n-max 30 --imbalance 10 --size 20 \
-    --val-per-class 2 --test-per-class 4 --seed 4 2>/dev/null
-cat >x.ini <<INI
-[experiment]
-seed = 3
-output_dir = run
-[data]
-train = data/train.txt
-test = data/test.txt
-channels = 3
-image_size = 20
-workers = 1
-[model]
-arch = resnet20
+synthetic data 4 --test-per-class 4
+ini_head x.ini run 3 20 "test = data/test.txt"
+cat >>x.ini <<INI
 [train]
 epochs = 1
 batch_size = 16

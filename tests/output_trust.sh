@@ -18,17 +18,8 @@ test_begin "$@"
 export CBD_THREADS=${CBD_THREADS:-1}
 synthetic "$work/data" 6
 
-cat >"$work/e.ini" <<INI
-[experiment]
-seed = 2
-output_dir = $work/run
-[data]
-train = data/train.txt
-channels = 3
-image_size = 20
-workers = 1
-[model]
-arch = resnet20
+ini_head "$work/e.ini" $work/run 2 20
+cat >>"$work/e.ini" <<INI
 [train]
 epochs = 2
 batch_size = 16

@@ -6,29 +6,14 @@
 # protect an unfinished run, the up-to-date check, and the metrics CSV.
 # usage: teacher_resume.sh BIN_DIR WORK_DIR
 set -euo pipefail
-[ $# -eq 2 ] || { echo "usage: $0 BIN_DIR WORK_DIR" >&2; exit 2; }
-bin=$1
-work=$2
-rm -rf "$work"
-mkdir -p "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+test_begin "$@"
 
-"$bin/make-synthetic" --out "$work/data" --classes 6 --n-max 40 --imbalance 10 --size 24 \
-    --val-per-class 4 --test-per-class 4 --seed 3 >/dev/null
+synthetic "$work/data" 3 --classes 6 --n-max 40 --size 24 --val-per-class 4 --test-per-class 4
 
 write_ini() { # write_ini FILE OUTPUT_DIR
-    cat >"$1" <<INI
-[experiment]
-seed = 5
-output_dir = $2
-[data]
-train = data/train.txt
-val = data/val.txt
-channels = 3
-image_size = 24
-workers = 1
-[model]
-arch = resnet20
+    ini_head "$1" "$2" 5 24 "val = data/val.txt"
+    cat >>"$1" <<INI
 [train]
 epochs = 6
 batch_size = 16

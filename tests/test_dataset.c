@@ -18,9 +18,8 @@
 
 enum { IMAGES = 6, CLASSES = 3, WIDTH = 24, HEIGHT = 20 };
 
-static const char *dir;
 
-static void path_in(char *out, size_t len, const char *name) { snprintf(out, len, "%s/%s", dir, name); }
+static void path_in(char *out, size_t len, const char *name) { snprintf(out, len, "%s/%s", test_dir, name); }
 
 static void write_string(const char *name, const char *text) {
     char path[1024];
@@ -277,7 +276,7 @@ static void test_threads(void) {
 }
 
 int main(int argc, char **argv) {
-    dir = test_work_dir(argc, argv);
+    test_dir = test_work_dir(argc, argv);
     make_sources();
     test_sources_agree();
     test_channels_and_size();

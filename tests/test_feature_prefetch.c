@@ -16,15 +16,7 @@
 #include "store/feature_store.h"
 #include "test_util.h"
 
-static const char *dir;
 
-static const char *path_of(const char *name) {
-    static char path[4][1024];
-    static int next = 0;
-    char *p = path[next++ % 4];
-    snprintf(p, sizeof path[0], "%s/%s", dir, name);
-    return p;
-}
 
 /* A cheap deterministic value for column k of row i of view v. */
 static float value_of(int store, int logits, int64_t v, int64_t i, int k) {
@@ -134,8 +126,8 @@ static void test_order(int in_memory, int k, int depth) {
     cbd_feature_store *stores[K_MAX] = {0}, *direct[K_MAX] = {0};
     const int64_t cap = in_memory ? INT64_MAX : 0;
     for (int t = 0; t < k; t++) {
-        stores[t] = cbd_feature_store_open(path_of(store_names[t]), NULL, cap, err, sizeof err);
-        direct[t] = cbd_feature_store_open(path_of(store_names[t]), NULL, cap, err, sizeof err);
+        stores[t] = cbd_feature_store_open(test_path(store_names[t]), NULL, cap, err, sizeof err);
+        direct[t] = cbd_feature_store_open(test_path(store_names[t]), NULL, cap, err, sizeof err);
         CHECK(stores[t] && direct[t], "%s", err);
         if (!stores[t] || !direct[t]) goto done;
         CHECK(cbd_feature_store_in_memory(stores[t]) == in_memory, "%s: wrong read path", what);
@@ -181,7 +173,7 @@ done:
 
 static void test_refusals(void) {
     char err[1024];
-    cbd_feature_store *fs = cbd_feature_store_open(path_of(store_names[1]), NULL, 0, err, sizeof err);
+    cbd_feature_store *fs = cbd_feature_store_open(test_path(store_names[1]), NULL, 0, err, sizeof err);
     CHECK(fs != NULL, "%s", err);
     if (!fs) return;
     CHECK(cbd_feature_prefetcher_create(&fs, 1, 8, 2, 1, err, sizeof err) == NULL && strstr(err, "no logits"),
@@ -242,17 +234,17 @@ static void bench(const char *path, int64_t cap, const char *what) {
 }
 
 int main(int argc, char **argv) {
-    dir = test_work_dir(argc, argv);
-    if (write_store(path_of(store_names[0]), 0, N, 16, 5, VIEWS, CBD_STORE_FLOAT32, 1) != 0 ||
-        write_store(path_of(store_names[1]), 1, N, 8, 5, VIEWS, CBD_STORE_FLOAT16, 0) != 0 ||
-        write_store(path_of(store_names[2]), 2, N, 64, 5, VIEWS, CBD_STORE_FLOAT16, 1) != 0)
+    test_dir = test_work_dir(argc, argv);
+    if (write_store(test_path(store_names[0]), 0, N, 16, 5, VIEWS, CBD_STORE_FLOAT32, 1) != 0 ||
+        write_store(test_path(store_names[1]), 1, N, 8, 5, VIEWS, CBD_STORE_FLOAT16, 0) != 0 ||
+        write_store(test_path(store_names[2]), 2, N, 64, 5, VIEWS, CBD_STORE_FLOAT16, 1) != 0)
         return test_finish("feature_prefetch");
     test_refusals();
     for (int in_memory = 0; in_memory <= 1; in_memory++) {
         test_order(in_memory, 1, 2);
         test_order(in_memory, 3, 4);
     }
-    const char *big = path_of("bench.h5");
+    const char *big = test_path("bench.h5");
     if (write_store(big, 3, 20000, 64, 10, 10, CBD_STORE_FLOAT16, 0) == 0) {
         bench(big, 0, "from disk");
         bench(big, INT64_MAX, "in memory");

@@ -26,15 +26,6 @@
 
 static void to_stream(void *arg, const char *line);
 
-static const char *dir;
-
-static const char *path_of(const char *name) {
-    static char path[8][1024];
-    static int next = 0;
-    char *p = path[next++ % 8];
-    snprintf(p, sizeof path[0], "%s/%s", dir, name);
-    return p;
-}
 
 static int exists(const char *path) { return access(path, F_OK) == 0; }
 
@@ -372,7 +363,7 @@ static void test_round_trip(const char *name, int64_t n, int d, int classes, int
     cbd_feature_store_spec s;
     char err[1024];
     make_spec(&s, n, d, classes, views, dtype, logits);
-    const char *path = path_of(name);
+    const char *path = test_path(name);
     if (write_store(path, &s) != 0) return;
     check_layout(path, &s);
     int32_t *labels = make_labels(&s);
@@ -482,18 +473,18 @@ static void expect_refusal(const char *path, const cbd_feature_store_expect *e, 
 static void test_refusals(void) {
     cbd_feature_store_spec s;
     make_spec(&s, 50, 8, 4, 3, CBD_STORE_FLOAT32, 0);
-    const char *good = path_of("good.h5");
+    const char *good = test_path("good.h5");
     if (write_store(good, &s) != 0) return;
     int32_t *labels = make_labels(&s);
 
-    const char *text = path_of("text.h5");
+    const char *text = test_path("text.h5");
     FILE *f = fopen(text, "w");
     fputs("this is not an HDF5 file\n", f);
     fclose(f);
     expect_refusal(text, NULL, "text file", "not an HDF5 file", NULL, NULL);
 
     /* A checkpoint-like file: a dataset, no 'format' attribute. */
-    const char *ckpt = path_of("ckpt.h5");
+    const char *ckpt = test_path("ckpt.h5");
     hid_t file = H5Fcreate(ckpt, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     hid_t space = H5Screate_simple(1, (hsize_t[]){4}, NULL);
     hid_t dset = H5Dcreate2(file, "weight", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -502,26 +493,26 @@ static void test_refusals(void) {
     H5Fclose(file);
     expect_refusal(ckpt, NULL, "checkpoint-like file", "not a cbd feature store", "format", NULL);
 
-    const char *version = path_of("version.h5");
+    const char *version = test_path("version.h5");
     copy_file(good, version);
     set_attr_int64(version, "format_version", 2);
     expect_refusal(version, NULL, "wrong version", "version 2", "not supported", NULL);
 
-    const char *partial = path_of("renamed.h5.partial");
+    const char *partial = test_path("renamed.h5.partial");
     copy_file(good, partial);
     expect_refusal(partial, NULL, "partial name", "incomplete", ".partial", NULL);
 
-    const char *incomplete = path_of("incomplete.h5");
+    const char *incomplete = test_path("incomplete.h5");
     copy_file(good, incomplete);
     set_attr_int64(incomplete, "complete", 0);
     expect_refusal(incomplete, NULL, "complete = 0", "incomplete", "complete = 0", NULL);
 
-    const char *view_missing = path_of("view_missing.h5");
+    const char *view_missing = test_path("view_missing.h5");
     copy_file(good, view_missing);
     set_done(view_missing, 1, 0);
     expect_refusal(view_missing, NULL, "a view not done", "incomplete", "2 of 3 views done", NULL);
 
-    const char *center_missing = path_of("center_missing.h5");
+    const char *center_missing = test_path("center_missing.h5");
     copy_file(good, center_missing);
     set_attr_int64(center_missing, "center_done", 0);
     expect_refusal(center_missing, NULL, "center not done", "incomplete", "center not done", NULL);
@@ -574,7 +565,7 @@ static void to_stream(void *arg, const char *line) { fprintf(arg, "%s\n", line);
 static void test_verify(void) {
     cbd_feature_store_spec s;
     make_spec(&s, 60, 8, 4, 3, CBD_STORE_FLOAT32, 1);
-    const char *path = path_of("nan.h5");
+    const char *path = test_path("nan.h5");
     if (write_store(path, &s) != 0) return;
     poke(path, "features", 3, (hsize_t[]){1, 17, 5}, NAN);
     poke(path, "center", 2, (hsize_t[]){2, 3}, INFINITY);
@@ -593,7 +584,7 @@ static void test_verify(void) {
     CHECK(strstr(text, "Inf in /logits view 2: 1 value in 1 row, first at row 40") != NULL,
           "Inf in the logits not reported: %s", text);
     free(text);
-    CHECK(cbd_feature_store_verify(path_of("missing.h5"), NULL, NULL, NULL, 0) == 1, "verify of a missing file");
+    CHECK(cbd_feature_store_verify(test_path("missing.h5"), NULL, NULL, NULL, 0) == 1, "verify of a missing file");
 }
 
 /* ---- resume -------------------------------------------------------------------------- */
@@ -693,11 +684,11 @@ static void test_resume(void) {
     make_spec(&s, 700, 24, 5, 4, CBD_STORE_FLOAT16, 1);
     int32_t *labels = make_labels(&s);
     char err[1024], why[512];
-    const char *reference = path_of("reference.h5");
+    const char *reference = test_path("reference.h5");
     if (write_store(reference, &s) != 0) return;
 
     /* Simulated kill: some views done, one half written, closed unfinished. */
-    const char *path = path_of("resumed.h5");
+    const char *path = test_path("resumed.h5");
     char partial[1100];
     snprintf(partial, sizeof partial, "%s.partial", path);
     int resumed = -9;
@@ -755,7 +746,7 @@ static void test_resume(void) {
     CHECK(same_content(reference, path, why, sizeof why), "resumed store differs from the reference: %s", why);
 
     /* A damaged partial file. */
-    const char *damaged = path_of("damaged.h5");
+    const char *damaged = test_path("damaged.h5");
     snprintf(partial, sizeof partial, "%s.partial", damaged);
     copy_file(reference, partial);
     if (truncate(partial, 2000) != 0) perror("truncate");
@@ -766,7 +757,7 @@ static void test_resume(void) {
 
     /* A real kill: a child writes, is killed with SIGKILL in the middle of a
      * view, and the parent resumes. */
-    const char *killed = path_of("killed.h5");
+    const char *killed = test_path("killed.h5");
     int pipe_fd[2];
     CHECK(pipe(pipe_fd) == 0, "pipe: %s", strerror(errno));
     fflush(NULL);
@@ -810,7 +801,7 @@ static void test_resume(void) {
 }
 
 int main(int argc, char **argv) {
-    dir = test_work_dir(argc, argv);
+    test_dir = test_work_dir(argc, argv);
     test_half();
     test_round_trip("f32_logits.h5", 300, 12, 7, 3, CBD_STORE_FLOAT32, 1);
     test_round_trip("f16.h5", 300, 12, 7, 3, CBD_STORE_FLOAT16, 0);

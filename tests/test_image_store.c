@@ -16,15 +16,7 @@
 #include "store/manifest.h"
 #include "test_util.h"
 
-static const char *dir;
 
-static const char *path_of(const char *name) {
-    static char path[4][1024];
-    static int next = 0;
-    char *p = path[next++ % 4];
-    snprintf(p, sizeof path[0], "%s/%s", dir, name);
-    return p;
-}
 
 static int exists(const char *path) { return access(path, F_OK) == 0; }
 
@@ -134,13 +126,13 @@ static unsigned char *slurp(const char *path, size_t *len) {
 static void test_round_trip(void) {
     /* Small images share chunks; large ones take a chunk each (several flushes). */
     const shape small = {70, 5, 5, 4, 3}, large = {7, 3, 150, 100, 1};
-    uint64_t d1 = write_store(path_of("small.h5"), &small, 1);
-    check_contents(path_of("small.h5"), &small, d1, 1);
-    uint64_t d2 = write_store(path_of("large.h5"), &large, 0);
-    check_contents(path_of("large.h5"), &large, d2, 0);
-    uint64_t d3 = write_store(path_of("small_again.h5"), &small, 1);
+    uint64_t d1 = write_store(test_path("small.h5"), &small, 1);
+    check_contents(test_path("small.h5"), &small, d1, 1);
+    uint64_t d2 = write_store(test_path("large.h5"), &large, 0);
+    check_contents(test_path("large.h5"), &large, d2, 0);
+    uint64_t d3 = write_store(test_path("small_again.h5"), &small, 1);
     size_t n1 = 0, n3 = 0;
-    unsigned char *a = slurp(path_of("small.h5"), &n1), *b = slurp(path_of("small_again.h5"), &n3);
+    unsigned char *a = slurp(test_path("small.h5"), &n1), *b = slurp(test_path("small_again.h5"), &n3);
     CHECK(d1 == d3 && a && b && n1 == n3 && memcmp(a, b, n1) == 0, "the same content gave different bytes");
     free(a);
     free(b);
@@ -151,7 +143,7 @@ static void test_writer_refusals(void) {
     const shape s = {1, 3, 4, 4, 1};
     cbd_image img = {0}, wrong = {0};
     cbd_image_store_spec spec = {3, 1, 4, 4, NULL, NULL};
-    cbd_image_store_writer *w = cbd_image_store_create(path_of("refuse.h5"), &spec, err, sizeof err);
+    cbd_image_store_writer *w = cbd_image_store_create(test_path("refuse.h5"), &spec, err, sizeof err);
     CHECK(w != NULL, "%s", err);
     if (!w) return;
     fill_image(&img, &s, 0);
@@ -163,16 +155,16 @@ static void test_writer_refusals(void) {
     CHECK(cbd_image_store_append(w, &img, 0, "c d.jpg", err, sizeof err) == -1, "path with a space appended");
     CHECK(cbd_image_store_finish(w, NULL, err, sizeof err) == -1, "a store without images was finished");
     CHECK(strstr(err, "no images") != NULL, "message '%s'", err);
-    CHECK(!exists(path_of("refuse.h5")) && !exists(path_of("refuse.h5.partial")),
+    CHECK(!exists(test_path("refuse.h5")) && !exists(test_path("refuse.h5.partial")),
           "files left by a failed finish");
 
-    w = cbd_image_store_create(path_of("aborted.h5"), &spec, err, sizeof err);
+    w = cbd_image_store_create(test_path("aborted.h5"), &spec, err, sizeof err);
     CHECK(w && cbd_image_store_append(w, &img, 1, "x.jpg", err, sizeof err) == 0, "%s", err);
     cbd_image_store_abort(w);
-    CHECK(!exists(path_of("aborted.h5")) && !exists(path_of("aborted.h5.partial")), "abort left files");
+    CHECK(!exists(test_path("aborted.h5")) && !exists(test_path("aborted.h5.partial")), "abort left files");
 
     spec.channels = 2;
-    CHECK(cbd_image_store_create(path_of("two.h5"), &spec, err, sizeof err) == NULL, "2 channels accepted");
+    CHECK(cbd_image_store_create(test_path("two.h5"), &spec, err, sizeof err) == NULL, "2 channels accepted");
     spec.channels = 1;
     CHECK(cbd_image_store_create("/nonexistent-folder/s.h5", &spec, err, sizeof err) == NULL,
           "store created in a missing folder");
@@ -270,46 +262,46 @@ static void grow_images(const char *path, hsize_t count) {
 
 static void test_reader_refusals(void) {
     char good[1024], err[1024];
-    snprintf(good, sizeof good, "%s", path_of("small.h5"));
-    expect_refused(path_of("absent.h5"), "cannot open");
-    FILE *f = fopen(path_of("text.h5"), "w");
+    snprintf(good, sizeof good, "%s", test_path("small.h5"));
+    expect_refused(test_path("absent.h5"), "cannot open");
+    FILE *f = fopen(test_path("text.h5"), "w");
     fputs("not an HDF5 file at all\n", f);
     fclose(f);
-    expect_refused(path_of("text.h5"), "not an HDF5 file");
-    copy_file(good, path_of("truncated.h5"), 3000);
-    expect_refused(path_of("truncated.h5"), "truncated or corrupt");
+    expect_refused(test_path("text.h5"), "not an HDF5 file");
+    copy_file(good, test_path("truncated.h5"), 3000);
+    expect_refused(test_path("truncated.h5"), "truncated or corrupt");
 
-    copy_file(good, path_of("incomplete.h5"), 0);
-    set_int_attribute(path_of("incomplete.h5"), "complete", 0);
-    expect_refused(path_of("incomplete.h5"), "incomplete image store");
-    copy_file(good, path_of("other.h5"), 0);
-    set_string_attribute(path_of("other.h5"), "format", "cbd-checkpoint");
-    expect_refused(path_of("other.h5"), "not a cbd image store (format is 'cbd-checkpoint'");
-    copy_file(good, path_of("version.h5"), 0);
-    set_int_attribute(path_of("version.h5"), "format_version", 2);
-    expect_refused(path_of("version.h5"), "format version 2 is not supported");
-    copy_file(good, path_of("height.h5"), 0);
-    set_int_attribute(path_of("height.h5"), "height", 5);
-    expect_refused(path_of("height.h5"),
+    copy_file(good, test_path("incomplete.h5"), 0);
+    set_int_attribute(test_path("incomplete.h5"), "complete", 0);
+    expect_refused(test_path("incomplete.h5"), "incomplete image store");
+    copy_file(good, test_path("other.h5"), 0);
+    set_string_attribute(test_path("other.h5"), "format", "cbd-checkpoint");
+    expect_refused(test_path("other.h5"), "not a cbd image store (format is 'cbd-checkpoint'");
+    copy_file(good, test_path("version.h5"), 0);
+    set_int_attribute(test_path("version.h5"), "format_version", 2);
+    expect_refused(test_path("version.h5"), "format version 2 is not supported");
+    copy_file(good, test_path("height.h5"), 0);
+    set_int_attribute(test_path("height.h5"), "height", 5);
+    expect_refused(test_path("height.h5"),
                    "dataset 'images' has shape [70, 4, 5, 3], the store's attributes say [70, 5, 5, 3]");
-    copy_file(good, path_of("grown.h5"), 0);
-    grow_images(path_of("grown.h5"), 100000);
-    expect_refused(path_of("grown.h5"), "100000 images of 4x5x3 need 6000000: truncated or corrupt");
-    copy_file(good, path_of("label.h5"), 0);
-    write_first_label(path_of("label.h5"), 9);
-    expect_refused(path_of("label.h5"), "label 9 of image 0 is out of range (5 classes)");
-    copy_file(good, path_of("relabel.h5"), 0);
-    write_first_label(path_of("relabel.h5"), 1);
-    expect_refused(path_of("relabel.h5"), "attribute 'manifest_digest' says");
+    copy_file(good, test_path("grown.h5"), 0);
+    grow_images(test_path("grown.h5"), 100000);
+    expect_refused(test_path("grown.h5"), "100000 images of 4x5x3 need 6000000: truncated or corrupt");
+    copy_file(good, test_path("label.h5"), 0);
+    write_first_label(test_path("label.h5"), 9);
+    expect_refused(test_path("label.h5"), "label 9 of image 0 is out of range (5 classes)");
+    copy_file(good, test_path("relabel.h5"), 0);
+    write_first_label(test_path("relabel.h5"), 1);
+    expect_refused(test_path("relabel.h5"), "attribute 'manifest_digest' says");
 
     /* A checkpoint-like HDF5 file without our attributes. */
-    hid_t file = H5Fcreate(path_of("bare.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t file = H5Fcreate(test_path("bare.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     H5Fclose(file);
-    expect_refused(path_of("bare.h5"), "not a cbd image store (no 'format' attribute)");
+    expect_refused(test_path("bare.h5"), "not a cbd image store (no 'format' attribute)");
 
-    copy_file(good, path_of("fixed.h5"), 0);
-    make_names_fixed(path_of("fixed.h5"));
-    cbd_image_store_reader *r = cbd_image_store_open(path_of("fixed.h5"), err, sizeof err);
+    copy_file(good, test_path("fixed.h5"), 0);
+    make_names_fixed(test_path("fixed.h5"));
+    cbd_image_store_reader *r = cbd_image_store_open(test_path("fixed.h5"), err, sizeof err);
     CHECK(r != NULL, "fixed-length names: %s", err);
     if (r) CHECK(strcmp(cbd_image_store_class_name(r, 3), "three") == 0, "fixed name 3 '%s'",
                  cbd_image_store_class_name(r, 3));
@@ -317,7 +309,7 @@ static void test_reader_refusals(void) {
 }
 
 int main(int argc, char **argv) {
-    dir = test_work_dir(argc, argv);
+    test_dir = test_work_dir(argc, argv);
     CHECK(cbd_image_store_path("a/b.h5") && !cbd_image_store_path("a/b.txt") && !cbd_image_store_path("h5"),
           "store names");
     test_round_trip();

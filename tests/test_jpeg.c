@@ -13,15 +13,7 @@
 #include "store/jpeg.h"
 #include "test_util.h"
 
-static const char *dir;
 
-static const char *path_of(const char *name) {
-    static char path[4][1024];
-    static int next = 0;
-    char *p = path[next++ % 4];
-    snprintf(p, sizeof path[0], "%s/%s", dir, name);
-    return p;
-}
 
 /* A smooth test picture with some structure: gradients and a soft disc. */
 static void make_picture(cbd_image *img, int width, int height, int channels) {
@@ -61,7 +53,7 @@ static void test_round_trip(cbd_jpeg_decoder *d) {
     char err[1024];
     cbd_image original = {0}, decoded = {0}, gray = {0}, converted = {0};
     for (int channels = 1; channels <= 3; channels += 2) {
-        const char *file = path_of(channels == 1 ? "gray.jpg" : "rgb.jpg");
+        const char *file = test_path(channels == 1 ? "gray.jpg" : "rgb.jpg");
         make_picture(&original, 40, 30, channels);
         CHECK(cbd_jpeg_encode_file(file, &original, 95, err, sizeof err) == 0, "%s", err);
         CHECK(cbd_jpeg_decode_file(d, file, channels, 0, &decoded, err, sizeof err) == 0, "%s", err);
@@ -73,12 +65,12 @@ static void test_round_trip(cbd_jpeg_decoder *d) {
     /* A colour file read as gray is its luminance; a gray file read as RGB
      * repeats the value. */
     make_picture(&original, 40, 30, 3);
-    CHECK(cbd_jpeg_decode_file(d, path_of("rgb.jpg"), 1, 0, &gray, err, sizeof err) == 0, "%s", err);
+    CHECK(cbd_jpeg_decode_file(d, test_path("rgb.jpg"), 1, 0, &gray, err, sizeof err) == 0, "%s", err);
     cbd_image_convert(&original, &converted, 1);
     difference e = compare(&converted, &gray);
     CHECK(same_shape(&gray, 40, 30, 1) && e.mean < 1.5 && e.max <= 16, "gray of RGB: mean %.2f max %.0f",
           e.mean, e.max);
-    CHECK(cbd_jpeg_decode_file(d, path_of("gray.jpg"), 3, 0, &decoded, err, sizeof err) == 0, "%s", err);
+    CHECK(cbd_jpeg_decode_file(d, test_path("gray.jpg"), 3, 0, &decoded, err, sizeof err) == 0, "%s", err);
     int replicated = same_shape(&decoded, 40, 30, 3);
     for (int i = 0; replicated && i < 40 * 30; i++)
         replicated = decoded.pixels[3 * i] == decoded.pixels[3 * i + 1] &&
@@ -94,13 +86,13 @@ static void test_resize_on_decode(cbd_jpeg_decoder *d) {
     char err[1024];
     cbd_image original = {0}, decoded = {0}, reference = {0}, flat = {0};
     make_picture(&original, 64, 48, 3);
-    CHECK(cbd_jpeg_encode_file(path_of("wide.jpg"), &original, 95, err, sizeof err) == 0, "%s", err);
+    CHECK(cbd_jpeg_encode_file(test_path("wide.jpg"), &original, 95, err, sizeof err) == 0, "%s", err);
     const struct {
         int resize, w, h;
     } cases[] = {{24, 32, 24}, {10, 13, 10}, {48, 64, 48}, {96, 128, 96}, {7, 9, 7}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         CHECK(
-            cbd_jpeg_decode_file(d, path_of("wide.jpg"), 3, cases[k].resize, &decoded, err, sizeof err) == 0,
+            cbd_jpeg_decode_file(d, test_path("wide.jpg"), 3, cases[k].resize, &decoded, err, sizeof err) == 0,
             "%s", err);
         CHECK(same_shape(&decoded, cases[k].w, cases[k].h, 3), "resize %d gave %dx%d, expected %dx%d",
               cases[k].resize, decoded.width, decoded.height, cases[k].w, cases[k].h);
@@ -111,14 +103,14 @@ static void test_resize_on_decode(cbd_jpeg_decoder *d) {
     }
     /* Tall images resize their width. */
     make_picture(&original, 30, 50, 1);
-    CHECK(cbd_jpeg_encode_file(path_of("tall.jpg"), &original, 90, err, sizeof err) == 0, "%s", err);
-    CHECK(cbd_jpeg_decode_file(d, path_of("tall.jpg"), 1, 12, &decoded, err, sizeof err) == 0, "%s", err);
+    CHECK(cbd_jpeg_encode_file(test_path("tall.jpg"), &original, 90, err, sizeof err) == 0, "%s", err);
+    CHECK(cbd_jpeg_decode_file(d, test_path("tall.jpg"), 1, 12, &decoded, err, sizeof err) == 0, "%s", err);
     CHECK(same_shape(&decoded, 12, 20, 1), "tall: %dx%d", decoded.width, decoded.height);
     /* A flat image stays flat whatever the filter. */
     cbd_image_reserve(&flat, 50, 40, 3);
     memset(flat.pixels, 77, 50 * 40 * 3);
-    CHECK(cbd_jpeg_encode_file(path_of("flat.jpg"), &flat, 90, err, sizeof err) == 0, "%s", err);
-    CHECK(cbd_jpeg_decode_file(d, path_of("flat.jpg"), 3, 5, &decoded, err, sizeof err) == 0, "%s", err);
+    CHECK(cbd_jpeg_encode_file(test_path("flat.jpg"), &flat, 90, err, sizeof err) == 0, "%s", err);
+    CHECK(cbd_jpeg_decode_file(d, test_path("flat.jpg"), 3, 5, &decoded, err, sizeof err) == 0, "%s", err);
     int flat_ok = same_shape(&decoded, 6, 5, 3);
     for (int i = 0; flat_ok && i < 6 * 5 * 3; i++) flat_ok = abs(decoded.pixels[i] - 77) <= 1;
     CHECK(flat_ok, "a flat image did not stay flat");
@@ -214,33 +206,33 @@ static void test_bad_files(cbd_jpeg_decoder *d) {
     cbd_image img = {0};
     size_t len = 0;
     make_picture(&img, 64, 64, 3);
-    CHECK(cbd_jpeg_encode_file(path_of("good.jpg"), &img, 90, err, sizeof err) == 0, "%s", err);
-    unsigned char *data = read_bytes(path_of("good.jpg"), &len);
-    write_bytes(path_of("half.jpg"), data, len / 2);
-    expect_refused(d, path_of("half.jpg"), 0, "a file cut in half");
-    expect_refused(d, path_of("half.jpg"), 16, "a file cut in half (scaled)");
-    write_bytes(path_of("no_end.jpg"), data, len - 2);
-    expect_refused(d, path_of("no_end.jpg"), 0, "a file without its end marker");
-    write_bytes(path_of("header_only.jpg"), data, 200);
-    expect_refused(d, path_of("header_only.jpg"), 0, "a file cut after 200 bytes");
+    CHECK(cbd_jpeg_encode_file(test_path("good.jpg"), &img, 90, err, sizeof err) == 0, "%s", err);
+    unsigned char *data = read_bytes(test_path("good.jpg"), &len);
+    write_bytes(test_path("half.jpg"), data, len / 2);
+    expect_refused(d, test_path("half.jpg"), 0, "a file cut in half");
+    expect_refused(d, test_path("half.jpg"), 16, "a file cut in half (scaled)");
+    write_bytes(test_path("no_end.jpg"), data, len - 2);
+    expect_refused(d, test_path("no_end.jpg"), 0, "a file without its end marker");
+    write_bytes(test_path("header_only.jpg"), data, 200);
+    expect_refused(d, test_path("header_only.jpg"), 0, "a file cut after 200 bytes");
     for (size_t i = 0; i < len; i++)
         data[i] =
             (unsigned char)cbd_philox4x32_10((uint32_t[4]){(uint32_t)i, 0, 0, 0}, (uint32_t[2]){7, 7}).v[0];
-    write_bytes(path_of("garbage.jpg"), data, len);
-    expect_refused(d, path_of("garbage.jpg"), 0, "random bytes");
+    write_bytes(test_path("garbage.jpg"), data, len);
+    expect_refused(d, test_path("garbage.jpg"), 0, "random bytes");
     data[0] = 0xFF;
     data[1] = 0xD8;
-    write_bytes(path_of("garbage_soi.jpg"), data, len);
-    expect_refused(d, path_of("garbage_soi.jpg"), 0, "a JPEG start marker followed by garbage");
-    write_bytes(path_of("empty.jpg"), data, 0);
-    expect_refused(d, path_of("empty.jpg"), 0, "an empty file");
-    expect_refused(d, path_of("missing.jpg"), 0, "a missing file");
-    expect_refused(d, dir, 0, "a folder");
+    write_bytes(test_path("garbage_soi.jpg"), data, len);
+    expect_refused(d, test_path("garbage_soi.jpg"), 0, "a JPEG start marker followed by garbage");
+    write_bytes(test_path("empty.jpg"), data, 0);
+    expect_refused(d, test_path("empty.jpg"), 0, "an empty file");
+    expect_refused(d, test_path("missing.jpg"), 0, "a missing file");
+    expect_refused(d, test_dir, 0, "a folder");
     CHECK(cbd_jpeg_decode_memory(d, data, 0, "memory", 1, 0, &img, err, sizeof err) == -1,
           "empty memory decoded");
     CHECK(strstr(err, "memory") == err, "message '%s'", err);
     /* The decoder still works after failures. */
-    CHECK(cbd_jpeg_decode_file(d, path_of("good.jpg"), 3, 0, &img, err, sizeof err) == 0,
+    CHECK(cbd_jpeg_decode_file(d, test_path("good.jpg"), 3, 0, &img, err, sizeof err) == 0,
           "after failures: %s", err);
     CHECK(cbd_jpeg_encode_file("/nonexistent-folder/x.jpg", &img, 90, err, sizeof err) == -1,
           "encoding into a missing folder succeeded");
@@ -250,16 +242,16 @@ static void test_bad_files(cbd_jpeg_decoder *d) {
 }
 
 static void test_no_temporary_left(void) {
-    DIR *d = opendir(dir);
+    DIR *d = opendir(test_dir);
     struct dirent *e;
     int found = 0;
     while (d && (e = readdir(d)) != NULL) found |= strstr(e->d_name, ".tmp.") != NULL;
     if (d) closedir(d);
-    CHECK(!found, "a temporary file was left in %s", dir);
+    CHECK(!found, "a temporary file was left in %s", test_dir);
 }
 
 int main(int argc, char **argv) {
-    dir = test_work_dir(argc, argv);
+    test_dir = test_work_dir(argc, argv);
     char err[1024];
     cbd_jpeg_decoder *d = cbd_jpeg_decoder_create(err, sizeof err);
     if (!d) {

@@ -4,19 +4,10 @@
 # usage: test_report.sh CBD_REPORT WORK_DIR
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 CBD_REPORT WORK_DIR" >&2
-    exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+test_args 2 "CBD_REPORT WORK_DIR" "$@"
 report=$1
-work=$2
-rm -rf "$work"
-mkdir -p "$work"
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+test_work "$2"
 
 # run_report EXPECTED_STATUS ARGS...: keeps stdout/stderr in $work/out and
 # $work/err, fails unless cbd-report exits with EXPECTED_STATUS.

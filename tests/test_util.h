@@ -37,6 +37,17 @@ static inline const char *test_work_dir(int argc, char **argv) {
     return argv[1];
 }
 
+/* The folder of a test that works in one (set from test_work_dir), and
+ * paths in it: a ring of 8, so that a call may take several. */
+static const char *test_dir;
+static inline const char *test_path(const char *name) {
+    static char path[8][1024];
+    static int next = 0;
+    char *p = path[next++ % 8];
+    snprintf(p, sizeof path[0], "%s/%s", test_dir, name);
+    return p;
+}
+
 static inline int test_finish(const char *name) {
     printf("%s: %d checks, %d failed\n", name, test_checks, test_failures);
     return test_failures ? 1 : 0;
