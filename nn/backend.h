@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 
+#include "nn/collective.h"
 #include "nn/tensor.h"
 
 typedef struct cbd_backend cbd_backend;
@@ -144,6 +145,10 @@ typedef struct {
 
 struct cbd_backend {
     const char *name; /* "cpu" or "cuda" */
+    /* How training batches are split (nn/batch_sum.h): the ranks (NULL: one
+     * process) and the global batch (0: each call's rows are the batch). */
+    const cbd_collective *collective;
+    int global_batch;
     int channel_block; /* 0: 4-D tensors are NCHW; B: see the layout note above */
     int conv_bf16;     /* 1: convolutions read bf16 copies of their inputs (precision = bf16) */
     cbd_ops ops;

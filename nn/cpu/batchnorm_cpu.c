@@ -12,12 +12,16 @@
  *    into per-image statistics, which are then combined image by image in
  *    order, in double.
  * Either way every sum has a fixed order, so results do not depend on the
- * thread count. Variances are taken about a mean (two passes over data in
+ * thread count. With several ranks (nn/batch_sum.h) the per-image
+ * statistics of every rank are gathered and combined in image order, the
+ * global batch's order: the result does not depend on the number of ranks
+ * either (synchronised batch norm). Variances are taken about a mean (two passes over data in
  * cache), not as E[x^2] - E[x]^2, which cancels badly. A following ReLU can
  * be fused in (the op table's relu / relu_y): one memory pass less each way. */
 #include <math.h>
 #include <string.h>
 
+#include "nn/batch_sum.h"
 #include "nn/cpu/cpu_backend.h"
 
 /* Sum of row[0..len) in float lanes, in the same order every call. */
@@ -117,26 +121,39 @@ static void blocked_affine(const cbd_shape4 *s, const float *x, const float *a, 
         }
 }
 
-static void blocked_forward_train(cpu_impl *impl, const cbd_shape4 *s, float eps, const float *x,
+/* Per-image values [n, C] of this rank into [n * ranks, C] of the global
+ * batch, in image order (the local ones when there is one rank). */
+static const float *gather_images(cbd_backend *be, const float *mine, size_t nc, float *all) {
+    if (cbd_batch_ranks(be) == 1) return mine;
+    cbd_batch_gather_floats(be, mine, nc, all);
+    return all;
+}
+
+static void blocked_forward_train(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
                                   const float *gamma, const float *beta, float *y, float *batch_mean,
                                   float *batch_var, int relu) {
-    const size_t nc = (size_t)s->n * s->c;
-    float *img_mean = cpu_scratch(impl, CPU_SCRATCH_BN_PARTIALS, (2 * nc + 2 * (size_t)s->c) * sizeof(float));
-    float *img_m2 = img_mean + nc, *a = img_m2 + nc, *b = a + s->c;
+    cpu_impl *impl = cpu_of(be);
+    const size_t nc = (size_t)s->n * s->c, ranks = (size_t)cbd_batch_ranks(be), gnc = nc * ranks;
+    float *img_mean = cpu_scratch(impl, CPU_SCRATCH_BN_PARTIALS,
+                                  (2 * nc + 2 * gnc + 2 * (size_t)s->c) * sizeof(float));
+    float *img_m2 = img_mean + nc, *all_mean = img_m2 + nc, *all_m2 = all_mean + gnc, *a = all_m2 + gnc,
+          *b = a + s->c;
     blocked_image_stats(s, x, img_mean, img_m2);
+    const float *gm = gather_images(be, img_mean, nc, all_mean), *gq = gather_images(be, img_m2, nc, all_m2);
+    const int images = s->n * (int)ranks;
     /* images in order: equal counts, so the mean of means, and the within-image
      * sums plus the spread of the image means (Chan et al.) */
     const double hw = (double)s->h * s->w;
     for (int c = 0; c < s->c; c++) {
         double mean = 0.0;
-        for (int n = 0; n < s->n; n++) mean += img_mean[(size_t)n * s->c + c];
-        mean /= s->n;
+        for (int n = 0; n < images; n++) mean += gm[(size_t)n * s->c + c];
+        mean /= images;
         double m2 = 0.0;
-        for (int n = 0; n < s->n; n++) {
-            const double d = img_mean[(size_t)n * s->c + c] - mean;
-            m2 += img_m2[(size_t)n * s->c + c] + hw * d * d;
+        for (int n = 0; n < images; n++) {
+            const double d = gm[(size_t)n * s->c + c] - mean;
+            m2 += gq[(size_t)n * s->c + c] + hw * d * d;
         }
-        const float var = (float)(m2 / (hw * s->n));
+        const float var = (float)(m2 / (hw * images));
         batch_mean[c] = (float)mean;
         batch_var[c] = var;
         a[c] = gamma[c] / sqrtf(var + eps);
@@ -202,13 +219,16 @@ BN_INLINE void block_dx(const float *restrict xb, const float *restrict gb, cons
     }
 }
 
-static void blocked_backward(cpu_impl *impl, const cbd_shape4 *s, float eps, const float *x,
+static void blocked_backward(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
                              const float *dy, const float *relu_y, const float *gamma, const float *batch_mean,
                              const float *batch_var, float *dx, float *dgamma, float *dbeta) {
+    cpu_impl *impl = cpu_of(be);
     const int blocks = s->c / BN_LANES, hw = s->h * s->w;
-    const size_t nc = (size_t)s->n * s->c;
-    float *img_dy = cpu_scratch(impl, CPU_SCRATCH_BN_PARTIALS, (2 * nc + 3 * (size_t)s->c) * sizeof(float));
-    float *img_dy_dev = img_dy + nc, *a = img_dy_dev + nc, *b = a + s->c, *k = b + s->c;
+    const size_t nc = (size_t)s->n * s->c, ranks = (size_t)cbd_batch_ranks(be), gnc = nc * ranks;
+    float *img_dy = cpu_scratch(impl, CPU_SCRATCH_BN_PARTIALS,
+                                (2 * nc + 2 * gnc + 3 * (size_t)s->c) * sizeof(float));
+    float *img_dy_dev = img_dy + nc, *all_dy = img_dy_dev + nc, *all_dy_dev = all_dy + gnc,
+          *a = all_dy_dev + gnc, *b = a + s->c, *k = b + s->c;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < s->n; n++)
         for (int cb = 0; cb < blocks; cb++) {
@@ -221,12 +241,14 @@ static void blocked_backward(cpu_impl *impl, const cbd_shape4 *s, float eps, con
             else
                 block_dy_sums(x + off, dy + off, NULL, mean, hw, 0, sd, sdd);
         }
-    const double count = (double)s->n * hw;
+    const float *gd = gather_images(be, img_dy, nc, all_dy), *gdd = gather_images(be, img_dy_dev, nc, all_dy_dev);
+    const int images = s->n * (int)ranks;
+    const double count = (double)images * hw;
     for (int c = 0; c < s->c; c++) {
         double sum_dy = 0.0, sum_dy_dev = 0.0;
-        for (int n = 0; n < s->n; n++) {
-            sum_dy += img_dy[(size_t)n * s->c + c];
-            sum_dy_dev += img_dy_dev[(size_t)n * s->c + c];
+        for (int n = 0; n < images; n++) {
+            sum_dy += gd[(size_t)n * s->c + c];
+            sum_dy_dev += gdd[(size_t)n * s->c + c];
         }
         const float inv_std = 1.0f / sqrtf(batch_var[c] + eps);
         dbeta[c] = (float)sum_dy;
@@ -253,23 +275,37 @@ void cpu_batchnorm_forward_train(cbd_backend *be, const cbd_shape4 *s, float eps
                                  const float *gamma, const float *beta, float *y,
                                  float *batch_mean, float *batch_var, int relu) {
     if (cpu_blocked(cpu_of(be), s->c)) {
-        blocked_forward_train(cpu_of(be), s, eps, x, gamma, beta, y, batch_mean, batch_var, relu);
+        blocked_forward_train(be, s, eps, x, gamma, beta, y, batch_mean, batch_var, relu);
         return;
     }
-    const int hw = s->h * s->w;
-    const double count = (double)s->n * hw;
-#pragma omp parallel for schedule(static)
+    /* per image and channel: row sums, gathered across ranks, added in image order in double */
+    const int hw = s->h * s->w, images = s->n * cbd_batch_ranks(be);
+    const size_t nc = (size_t)s->n * s->c, gnc = (size_t)images * s->c;
+    float *rows = cpu_scratch(cpu_of(be), CPU_SCRATCH_BN_PARTIALS, (2 * nc + 2 * gnc + (size_t)s->c) * sizeof(float));
+    float *sq = rows + nc, *all_rows = sq + nc, *all_sq = all_rows + gnc, *mean = all_sq + gnc;
+    const double count = (double)images * hw;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < s->n; n++)
+        for (int c = 0; c < s->c; c++) rows[(size_t)n * s->c + c] = row_sum(x + ((size_t)n * s->c + c) * hw, hw);
+    const float *g = gather_images(be, rows, nc, all_rows);
     for (int c = 0; c < s->c; c++) {
         double sum = 0.0;
-        for (int n = 0; n < s->n; n++) sum += row_sum(x + ((size_t)n * s->c + c) * hw, hw);
-        const float mean = (float)(sum / count);
-        double sq = 0.0;
-        for (int n = 0; n < s->n; n++)
-            sq += row_sum_sq_dev(x + ((size_t)n * s->c + c) * hw, hw, mean);
-        const float var = (float)(sq / count);
+        for (int n = 0; n < images; n++) sum += g[(size_t)n * s->c + c];
+        mean[c] = (float)(sum / count);
+    }
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < s->n; n++)
+        for (int c = 0; c < s->c; c++)
+            sq[(size_t)n * s->c + c] = row_sum_sq_dev(x + ((size_t)n * s->c + c) * hw, hw, mean[c]);
+    const float *gs = gather_images(be, sq, nc, all_sq);
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < s->c; c++) {
+        double total = 0.0;
+        for (int n = 0; n < images; n++) total += gs[(size_t)n * s->c + c];
+        const float var = (float)(total / count);
         const float a = gamma[c] / sqrtf(var + eps);
-        channel_affine(s, c, x, a, beta[c] - a * mean, relu, y);
-        batch_mean[c] = mean;
+        channel_affine(s, c, x, a, beta[c] - a * mean[c], relu, y);
+        batch_mean[c] = mean[c];
         batch_var[c] = var;
     }
 }
@@ -323,26 +359,33 @@ void cpu_batchnorm_backward(cbd_backend *be, const cbd_shape4 *s, float eps, con
                             const float *batch_mean, const float *batch_var, float *dx, float *dgamma,
                             float *dbeta) {
     if (cpu_blocked(cpu_of(be), s->c)) {
-        blocked_backward(cpu_of(be), s, eps, x, dy, relu_y, gamma, batch_mean, batch_var, dx, dgamma,
-                         dbeta);
+        blocked_backward(be, s, eps, x, dy, relu_y, gamma, batch_mean, batch_var, dx, dgamma, dbeta);
         return;
     }
-    const int hw = s->h * s->w;
-    const double count = (double)s->n * hw;
+    /* per image and channel: sums of dy and dy * (x - mean), gathered, added in image order */
+    const int hw = s->h * s->w, images = s->n * cbd_batch_ranks(be);
+    const size_t nc = (size_t)s->n * s->c, gnc = (size_t)images * s->c;
+    float *sd = cpu_scratch(cpu_of(be), CPU_SCRATCH_BN_PARTIALS, (2 * nc + 2 * gnc) * sizeof(float));
+    float *sdd = sd + nc, *all_sd = sdd + nc, *all_sdd = all_sd + gnc;
+    const double count = (double)images * hw;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < s->n; n++)
+        for (int c = 0; c < s->c; c++) {
+            const size_t off = ((size_t)n * s->c + c) * hw, at = (size_t)n * s->c + c;
+            if (relu_y)
+                row_dy_sums(x + off, dy + off, relu_y + off, batch_mean[c], hw, 1, &sd[at], &sdd[at]);
+            else
+                row_dy_sums(x + off, dy + off, NULL, batch_mean[c], hw, 0, &sd[at], &sdd[at]);
+        }
+    const float *gd = gather_images(be, sd, nc, all_sd), *gdd = gather_images(be, sdd, nc, all_sdd);
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < s->c; c++) {
         const float mean = batch_mean[c];
         const float inv_std = 1.0f / sqrtf(batch_var[c] + eps);
         double sum_dy = 0.0, sum_dy_dev = 0.0;
-        for (int n = 0; n < s->n; n++) {
-            const size_t off = ((size_t)n * s->c + c) * hw;
-            float a = 0.0f, b = 0.0f;
-            if (relu_y)
-                row_dy_sums(x + off, dy + off, relu_y + off, mean, hw, 1, &a, &b);
-            else
-                row_dy_sums(x + off, dy + off, NULL, mean, hw, 0, &a, &b);
-            sum_dy += a;
-            sum_dy_dev += b;
+        for (int n = 0; n < images; n++) {
+            sum_dy += gd[(size_t)n * s->c + c];
+            sum_dy_dev += gdd[(size_t)n * s->c + c];
         }
         const float g_dgamma = (float)(sum_dy_dev * inv_std);
         dbeta[c] = (float)sum_dy;

@@ -6,14 +6,16 @@
  *
  * The weight gradient sums over the batch. oneDNN splits that sum by thread,
  * which would make training depend on the thread count in the last bits, and
- * training amplifies such bits. So the batch is cut into a fixed number of
- * chunks (a function of the batch size only); each chunk's gradient is
- * computed by a single-threaded primitive, chunks run in parallel, and the
- * partial sums are added in chunk order: the same bits for any thread count. */
+ * training amplifies such bits. So the batch is cut into the chunks of
+ * nn/batch_sum.h (a function of the global batch only); each chunk's
+ * gradient is computed by a single-threaded primitive, chunks run in
+ * parallel, and the partial sums are added in that file's fixed tree, across
+ * ranks too: the same bits for any thread count and any number of ranks. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/batch_sum.h"
 #include "nn/cpu/cpu_backend.h"
 
 #define WGRAD_MAX_CHUNKS CPU_SCRATCH_WGRAD_MAX_CHUNKS
@@ -165,18 +167,11 @@ void cpu_conv2d_backward_data(cbd_backend *be, const cbd_conv_shape *s, const fl
     cpu_bridge_output_done(impl, &c->bd_diff_src);
 }
 
-/* The largest divisor of n not above WGRAD_MAX_CHUNKS: chunks of equal size. */
-static int wgrad_chunk_count(int n) {
-    for (int c = WGRAD_MAX_CHUNKS; c > 1; c--)
-        if (n % c == 0) return c;
-    return 1;
-}
-
-static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s) {
+static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s, const cbd_batch_split *sp) {
     wgrad_state *w = calloc(1, sizeof *w);
     if (!w) cbd_fail(CBD_EXIT_FAILURE, "out of memory for a convolution primitive");
-    w->chunks = wgrad_chunk_count(s->n);
-    w->chunk_n = s->n / w->chunks;
+    w->chunks = sp->chunks;
+    w->chunk_n = sp->chunk_rows;
     w->src_chunk_floats = (size_t)w->chunk_n * s->in_c * s->in_h * s->in_w;
     w->dst_chunk_floats = (size_t)w->chunk_n * s->out_c * s->out_h * s->out_w;
     w->wei_floats = (size_t)s->out_c * s->in_c * s->kernel * s->kernel;
@@ -276,7 +271,12 @@ void cpu_conv2d_backward_weights(cbd_backend *be, const cbd_conv_shape *s, const
                                  const float *dy, float *dw) {
     cpu_impl *impl = cpu_of(be);
     conv_state *c = conv_state_get(impl, s);
-    if (!c->wgrad) c->wgrad = wgrad_state_create(impl, s);
+    const cbd_batch_split sp = cbd_batch_split_of(be, s->n);
+    if (c->wgrad && (c->wgrad->chunks != sp.chunks || c->wgrad->chunk_n != sp.chunk_rows)) {
+        wgrad_state_destroy(c->wgrad);
+        c->wgrad = NULL;
+    }
+    if (!c->wgrad) c->wgrad = wgrad_state_create(impl, s, &sp);
     wgrad_state *w = c->wgrad;
     float *partial[WGRAD_MAX_CHUNKS];
     for (int k = 0; k < w->chunks; k++) partial[k] = wgrad_bind_chunk(impl, w, &w->chunk[k]);
@@ -284,11 +284,5 @@ void cpu_conv2d_backward_weights(cbd_backend *be, const cbd_conv_shape *s, const
     for (int k = 0; k < w->chunks; k++)
         wgrad_run_chunk(w, &w->chunk[k], x + (size_t)k * w->src_chunk_floats,
                         dy + (size_t)k * w->dst_chunk_floats, partial[k]);
-    /* partial sums added in chunk order, each weight by one thread */
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < w->wei_floats; i++) {
-        float sum = partial[0][i];
-        for (int k = 1; k < w->chunks; k++) sum += partial[k][i];
-        dw[i] = sum;
-    }
+    cbd_batch_sum_partials(be, &sp, partial, w->wei_floats, dw);
 }

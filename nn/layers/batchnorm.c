@@ -1,5 +1,7 @@
 #include "nn/layers/batchnorm.h"
 
+#include "nn/batch_sum.h"
+
 #include "nn/log.h"
 
 void cbd_batchnorm_create(cbd_batchnorm *bn, cbd_params *p, const char *path, int channels) {
@@ -31,7 +33,7 @@ void cbd_batchnorm_forward(cbd_backend *be, const cbd_batchnorm *bn, const cbd_p
     }
     be->ops.batchnorm_forward_train(be, &s, bn->eps, x->data, gamma, beta, y->data, saved->mean,
                                     saved->var, relu);
-    be->ops.batchnorm_update_running(be, s.c, (size_t)s.n * s.h * s.w, bn->momentum, saved->mean,
+    be->ops.batchnorm_update_running(be, s.c, cbd_batch_global_rows(be, (size_t)s.n) * s.h * s.w, bn->momentum, saved->mean,
                                      saved->var, rmean, rvar);
 }
 

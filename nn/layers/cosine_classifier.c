@@ -1,5 +1,7 @@
 #include "nn/layers/cosine_classifier.h"
 
+#include "nn/batch_sum.h"
+
 void cbd_cosine_classifier_create(cbd_cosine_classifier *cc, cbd_params *p, const char *path,
                                   int dim, int classes, float scale) {
     cc->dim = dim;
@@ -43,8 +45,8 @@ void cbd_cosine_classifier_backward(cbd_backend *be, const cbd_cosine_classifier
                                     const cbd_params *p, const float *dz, int rows,
                                     cbd_cosine_cache *cache, float *dv) {
     const int d = cc->dim, c = cc->classes;
-    /* d w_unit [C, d] = scale * dz^T [C, N] v_unit [N, d] */
-    be->ops.gemm(be, 1, 0, c, d, rows, cc->scale, dz, c, cache->v_unit, d, 0.0f, cache->d_w_unit, d);
+    /* d w_unit [C, d] = scale * dz^T [C, N] v_unit [N, d], summed over the batch by chunks (nn/batch_sum.h) */
+    cbd_batch_gemm_tn(be, rows, c, d, cc->scale, dz, c, cache->v_unit, d, cache->d_w_unit);
     be->ops.l2norm_rows_backward(be, c, d, cache->w_unit, cache->w_norm, cache->d_w_unit,
                                  cbd_param_grad(p, cc->weight));
     if (!dv) return;

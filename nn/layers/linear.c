@@ -1,5 +1,7 @@
 #include "nn/layers/linear.h"
 
+#include "nn/batch_sum.h"
+
 void cbd_linear_create(cbd_linear *fc, cbd_params *p, const char *path, int in, int out,
                        int with_bias, cbd_init_kind weight_init) {
     fc->in = in;
@@ -25,10 +27,9 @@ void cbd_linear_forward(cbd_backend *be, const cbd_linear *fc, const cbd_params 
 
 void cbd_linear_backward(cbd_backend *be, const cbd_linear *fc, const cbd_params *p,
                          const float *x, const float *dy, int rows, float *dx) {
-    /* dW [out, in] = dy^T [out, N] x [N, in] */
-    be->ops.gemm(be, 1, 0, fc->out, fc->in, rows, 1.0f, dy, fc->out, x, fc->in, 0.0f,
-                 cbd_param_grad(p, fc->weight), fc->in);
-    if (fc->bias >= 0) be->ops.sum_rows(be, rows, fc->out, dy, cbd_param_grad(p, fc->bias));
+    /* dW [out, in] = dy^T [out, N] x [N, in], summed over the batch by chunks (nn/batch_sum.h) */
+    cbd_batch_gemm_tn(be, rows, fc->out, fc->in, 1.0f, dy, fc->out, x, fc->in, cbd_param_grad(p, fc->weight));
+    if (fc->bias >= 0) cbd_batch_sum_rows(be, rows, fc->out, dy, cbd_param_grad(p, fc->bias));
     /* dx [N, in] = dy [N, out] W [out, in] */
     if (dx)
         be->ops.gemm(be, 0, 0, rows, fc->in, fc->out, 1.0f, dy, fc->out,

@@ -1,0 +1,59 @@
+/* Sums over a training batch that give the same bits for any thread count
+ * and any number of ranks. The batch's rows are cut into K chunks, K the
+ * largest power of two dividing the global batch, at most 8; a partial is
+ * made per chunk and the partials are added in one fixed binary tree
+ * ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)). With R ranks (R a power
+ * of two dividing K), rank r holds chunks [r K/R, (r + 1) K/R): its own
+ * subtree, whose sum it exchanges with the others (allgather) before the
+ * top of the tree is added the same way everywhere. Weight gradients of
+ * convolutions and of linear and cosine heads are made so; batch-norm
+ * statistics are gathered per image (nn/cpu/batchnorm_cpu.c).
+ *
+ * The split is the backend's (cbd_backend.collective, .global_batch): set
+ * once per training job with cbd_batch_split_set. A call with other rows
+ * than the split's local batch (a batch shortened by skipped images) cuts
+ * its own rows the same way and still exchanges subtree sums. */
+#ifndef CBD_BATCH_SUM_H
+#define CBD_BATCH_SUM_H
+
+#include <stddef.h>
+
+#include "nn/backend.h"
+
+#define CBD_BATCH_MAX_CHUNKS 8
+
+typedef struct {
+    int chunks;     /* this process's chunks of the rows */
+    int chunk_rows; /* rows per chunk */
+} cbd_batch_split;
+
+/* K for a batch of `rows`: the largest power of two dividing it, at most 8. */
+int cbd_batch_chunk_count(int rows);
+/* Sets be's split: ranks (NULL: one process) and the global batch. Returns
+ * 0, or -1 with why in err when the ranks cannot share the batch's chunks. */
+int cbd_batch_split_set(cbd_backend *be, const cbd_collective *ranks, int global_batch, char *err, size_t err_len);
+/* The number of ranks (1 without a collective). */
+int cbd_batch_ranks(const cbd_backend *be);
+/* The chunks of a call with `rows` rows on this process. */
+cbd_batch_split cbd_batch_split_of(const cbd_backend *be, int rows);
+/* The rows of the whole batch a call with `rows` local rows belongs to. */
+size_t cbd_batch_global_rows(const cbd_backend *be, size_t rows);
+
+/* Adds partials[0 .. sp->chunks) (count floats each, backend memory; they
+ * are overwritten) in the tree, then across ranks, into out. */
+void cbd_batch_sum_partials(cbd_backend *be, const cbd_batch_split *sp, float *const *partials, size_t count,
+                            float *out);
+
+/* out = sum over the batch of a row-wise product, as C = A^T B by chunks:
+ * dW [m, n] = scale * sum over rows of a[row, m] x b[row, n] (a is rows x m
+ * with leading dimension lda, b rows x n with ldb). */
+void cbd_batch_gemm_tn(cbd_backend *be, int rows, int m, int n, float scale, const float *a, int lda, const float *b,
+                       int ldb, float *out);
+/* out [cols] = sum over the batch of x's rows (rows x cols), by chunks. */
+void cbd_batch_sum_rows(cbd_backend *be, int rows, int cols, const float *x, float *out);
+
+/* Sums of doubles or floats that every rank holds for its own rows, gathered
+ * in rank order: all receives size * count values (rank r's at r * count). */
+void cbd_batch_gather_floats(const cbd_backend *be, const float *mine, size_t count, float *all);
+
+#endif
