@@ -46,6 +46,10 @@ cbd_batch_split cbd_batch_split_of(const cbd_backend *be, int rows) {
     return sp;
 }
 
+float cbd_batch_grad_scale(const cbd_backend *be, float grad_scale) {
+    return grad_scale / (float)cbd_batch_ranks(be);
+}
+
 size_t cbd_batch_global_rows(const cbd_backend *be, size_t rows) { return rows * (size_t)cbd_batch_ranks(be); }
 
 /* a[i] += a[i + step] over the blocks of a tree level, on host floats. */
@@ -94,6 +98,16 @@ void cbd_batch_gemm_tn(cbd_backend *be, int rows, int m, int n, float scale, con
     }
     cbd_batch_sum_partials(be, &sp, partial, (size_t)m * n, out);
     for (int k = 0; k < sp.chunks; k++) be->ops.release(be, partial[k]);
+}
+
+void cbd_batch_gemm_rows(cbd_backend *be, int rows, int trans_b, int n, int k, float alpha, const float *a, int lda,
+                         const float *b, int ldb, float beta, float *c, int ldc) {
+    const cbd_batch_split sp = cbd_batch_split_of(be, rows);
+    for (int q = 0; q < sp.chunks; q++) {
+        const size_t first = (size_t)q * sp.chunk_rows;
+        be->ops.gemm(be, 0, trans_b, sp.chunk_rows, n, k, alpha, a + first * lda, lda, b, ldb, beta, c + first * ldc,
+                     ldc);
+    }
 }
 
 void cbd_batch_sum_rows(cbd_backend *be, int rows, int cols, const float *x, float *out) {

@@ -49,8 +49,20 @@ void cbd_batch_sum_partials(cbd_backend *be, const cbd_batch_split *sp, float *c
  * with leading dimension lda, b rows x n with ldb). */
 void cbd_batch_gemm_tn(cbd_backend *be, int rows, int m, int n, float scale, const float *a, int lda, const float *b,
                        int ldb, float *out);
+/* c [rows, n] = alpha a [rows, k] op(b) + beta c, op(b) = b [k, n] or, with
+ * trans_b, b^T for b [n, k]: a product row by row, made chunk by chunk of
+ * the split so that a row's bits do not depend on how many rows share the
+ * call (a GEMM library picks its kernels by shape). */
+void cbd_batch_gemm_rows(cbd_backend *be, int rows, int trans_b, int n, int k, float alpha, const float *a, int lda,
+                         const float *b, int ldb, float beta, float *c, int ldc);
 /* out [cols] = sum over the batch of x's rows (rows x cols), by chunks. */
 void cbd_batch_sum_rows(cbd_backend *be, int rows, int cols, const float *x, float *out);
+
+/* The weight of a loss's gradient when the loss is a mean over this rank's
+ * rows but the step's over the global batch: grad_scale / R, exact since R is
+ * a power of two, so every rank writes the single process's gradient rows.
+ * Every loss applies it (nn/losses). */
+float cbd_batch_grad_scale(const cbd_backend *be, float grad_scale);
 
 /* Sums of doubles or floats that every rank holds for its own rows, gathered
  * in rank order: all receives size * count values (rank r's at r * count). */

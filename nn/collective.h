@@ -8,6 +8,7 @@
 #define CBD_COLLECTIVE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct cbd_collective cbd_collective;
 struct cbd_collective {
@@ -18,5 +19,16 @@ struct cbd_collective {
     void (*allgather)(const cbd_collective *c, const void *mine, size_t bytes, void *all);
     void *impl;
 };
+
+/* Small agreements made of allgather (c NULL: one process, the value itself). */
+/* rank 0's value, on every rank. */
+int64_t cbd_collective_broadcast_i64(const cbd_collective *c, int64_t value);
+/* The sum over ranks, added in rank order (the same bits on every rank). */
+double cbd_collective_sum_double(const cbd_collective *c, double value);
+int64_t cbd_collective_sum_i64(const cbd_collective *c, int64_t value);
+/* Sums of n doubles element by element, each in rank order, in place. */
+void cbd_collective_sum_doubles(const cbd_collective *c, double *values, size_t n);
+/* Every rank's value in rank order into all[c->size] (all[0] without c). */
+void cbd_collective_gather_u64(const cbd_collective *c, uint64_t value, uint64_t *all);
 
 #endif

@@ -5,13 +5,18 @@
 #include <string.h>
 
 static FILE *mirror;
+static const char *line_prefix = "";
+static void (*exit_hook)(int code);
 
 void cbd_log_mirror(FILE *f) { mirror = f; }
+void cbd_log_set_prefix(const char *prefix) { line_prefix = prefix ? prefix : ""; }
+void cbd_log_set_exit_hook(void (*hook)(int code)) { exit_hook = hook; }
 
 /* prefix + message + newline on stderr and the mirror. */
 static void emit(const char *prefix, const char *fmt, va_list ap) {
     va_list copy;
     va_copy(copy, ap);
+    fputs(line_prefix, stderr);
     fputs(prefix, stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
@@ -63,6 +68,7 @@ void cbd_exit(int code) {
 #ifdef CBD_LEAK_CHECK
     if (code != 0) exiting_on_error = 1;
 #endif
+    if (code != 0 && exit_hook) exit_hook(code);
     exit(code);
 }
 
@@ -77,7 +83,7 @@ void cbd_fail(int code, const char *fmt, ...) {
 void cbd_panic_at(const char *file, int line, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "cbd: internal error at %s:%d: ", file, line);
+    fprintf(stderr, "%scbd: internal error at %s:%d: ", line_prefix, file, line);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);

@@ -15,6 +15,11 @@ void cbd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cbd_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Sets (NULL: clears) the file that messages are copied to. */
 void cbd_log_mirror(FILE *f);
+/* Text put before every line on stderr (a job's "rank 1: "); NULL: none. */
+void cbd_log_set_prefix(const char *prefix);
+/* Called by cbd_exit with a non-zero code in place of exit (it must not
+ * return): a job of several ranks ends all of them. */
+void cbd_log_set_exit_hook(void (*hook)(int code));
 /* Prints "cbd: error: ..." and exits with `code`. */
 _Noreturn void cbd_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* exit(code); a non-zero code marks the exit as a failure (see log.c: leak checks). */

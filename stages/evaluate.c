@@ -18,8 +18,10 @@
 #include <string.h>
 
 #include "nn/log.h"
+#include "parallel/ranks.h"
 #include "nn/threads.h"
 #include "experiment/config.h"
+#include "stages/batch_rounds.h"
 #include "stages/stage_args.h"
 #include "stages/eval_metrics.h"
 #include "views/loader.h"
@@ -100,56 +102,122 @@ typedef struct {
 /* Called with each batch: labels [n], logits [n, classes], features [n, d] (host). */
 typedef void (*batch_fn)(void *ctx, const int32_t *labels, int n, const float *logits, const float *features);
 
-/* Runs the model (evaluation mode) over every image of ds with center
- * views. Returns 0, or -1 with a message in err. */
-static int run_over(const runner *r, const cbd_dataset *ds, const char *label, batch_fn fn, void *ctx,
-                    int64_t *skipped, char *err, size_t err_len) {
+/* A slot of the pass (stages/batch_rounds.h): counts, then the batch's
+ * labels, logits and features. */
+typedef struct {
+    int64_t count, skipped;
+} slot_head;
+
+typedef struct {
+    const runner *r;
+    int classes, d;
+    size_t image_floats;
+    float *x;       /* backend memory */
+    double *mean_p; /* an ensemble's mean softmax */
+} pass_state;
+
+static size_t slot_bytes(const pass_state *p) {
+    const size_t b = (size_t)p->r->batch_size;
+    return sizeof(slot_head) + b * sizeof(int32_t) + b * ((size_t)p->classes + (size_t)p->d) * sizeof(float);
+}
+static slot_head *slot_of(unsigned char *slot) { return (slot_head *)slot; }
+static int32_t *slot_labels(unsigned char *slot) { return (int32_t *)(slot + sizeof(slot_head)); }
+static float *slot_logits(const pass_state *p, unsigned char *slot) {
+    return (float *)(slot_labels(slot) + p->r->batch_size);
+}
+static float *slot_features(const pass_state *p, unsigned char *slot) {
+    return slot_logits(p, slot) + (size_t)p->r->batch_size * p->classes;
+}
+
+/* The model's (or the ensemble's) rows of one batch into the slot. */
+static void run_batch(pass_state *p, const cbd_batch *b, unsigned char *slot) {
+    const runner *r = p->r;
     cbd_model *m = r->model;
     cbd_backend *be = m->be;
+    const int classes = p->classes;
+    float *logits = slot_logits(p, slot);
+    be->ops.upload(be, p->x, b->images, (size_t)b->count * p->image_floats * sizeof(float));
+    cbd_tensor t = {p->x, b->count, r->views->out_channels, r->views->out_size, r->views->out_size};
+    if (r->n_models > 1) {
+        /* the ensemble: mean of the members' softmax outputs, handed on as log-probabilities */
+        memset(p->mean_p, 0, (size_t)b->count * classes * sizeof(double));
+        for (int k = 0; k < r->n_models; k++) {
+            cbd_model_forward(&r->models[k], &t, 0);
+            be->ops.download(be, logits, r->models[k].logits, (size_t)b->count * classes * sizeof(float));
+            for (int i = 0; i < b->count; i++) {
+                const float *z = logits + (size_t)i * classes;
+                double top = z[0], sum = 0.0;
+                for (int c = 1; c < classes; c++) top = z[c] > top ? z[c] : top;
+                for (int c = 0; c < classes; c++) sum += exp((double)z[c] - top);
+                for (int c = 0; c < classes; c++)
+                    p->mean_p[(size_t)i * classes + c] += exp((double)z[c] - top) / sum / r->n_models;
+            }
+        }
+        for (size_t i = 0; i < (size_t)b->count * classes; i++) logits[i] = (float)log(fmax(p->mean_p[i], 1e-300));
+    } else {
+        cbd_model_forward(m, &t, 0);
+        be->ops.download(be, logits, m->logits, (size_t)b->count * classes * sizeof(float));
+    }
+    be->ops.download(be, slot_features(p, slot), cbd_model_feature(m), (size_t)b->count * p->d * sizeof(float));
+    memcpy(slot_labels(slot), b->labels, (size_t)b->count * sizeof(int32_t));
+    slot_of(slot)->count = b->count;
+    slot_of(slot)->skipped = b->skipped;
+}
+
+/* Runs the model (evaluation mode) over every image of ds with center
+ * views; fn sees every batch in order, on rank 0 (of several ranks each
+ * runs its batches: stages/batch_rounds.h). Returns 0, or -1 with a
+ * message in err. */
+static int run_over(const runner *r, const cbd_dataset *ds, const char *label, batch_fn fn, void *ctx,
+                    int64_t *skipped, char *err, size_t err_len) {
+    cbd_backend *be = r->model->be;
     const int64_t n = cbd_dataset_count(ds);
-    const int classes = m->cfg.classes, d = cbd_model_feature_dim(m);
     cbd_loader_config lc = {.dataset = ds, .augment = r->views, .batch_size = r->batch_size,
                             .workers = r->workers, .seed = 0, .center = 1, .on_bad_image = r->on_bad_image};
     cbd_loader *loader = cbd_loader_create(&lc, err, err_len);
     if (!loader) return -1;
+    pass_state p = {.r = r, .classes = r->model->cfg.classes, .d = cbd_model_feature_dim(r->model),
+                    .image_floats = (size_t)r->views->out_channels * r->views->out_size * r->views->out_size};
+    p.x = be->ops.alloc(be, (size_t)r->batch_size * p.image_floats * sizeof(float));
+    p.mean_p = cbd_malloc((size_t)r->batch_size * p.classes * sizeof(double));
+    cbd_batch_rounds pass;
+    cbd_batch_rounds_init(&pass, cbd_ranks_collective(), n, r->batch_size, slot_bytes(&p));
     int64_t *order = cbd_malloc((size_t)n * sizeof *order);
-    for (int64_t i = 0; i < n; i++) order[i] = i;
-    cbd_loader_begin(loader, order, NULL, n);
-    const size_t image_floats = (size_t)r->views->out_channels * r->views->out_size * r->views->out_size;
-    float *x = be->ops.alloc(be, (size_t)r->batch_size * image_floats * sizeof(float));
-    float *logits = cbd_malloc((size_t)r->batch_size * classes * sizeof(float));
-    double *mean_p = cbd_malloc((size_t)r->batch_size * classes * sizeof(double));
-    float *features = cbd_malloc((size_t)r->batch_size * d * sizeof(float));
+    cbd_loader_begin(loader, order, NULL, cbd_batch_rounds_my_images(&pass, order));
     cbd_progress bar;
     cbd_progress_begin(&bar, stderr, r->quiet, label, n);
     int64_t done = 0;
-    const cbd_batch *b;
-    while ((b = cbd_loader_next(loader)) != NULL) {
-        be->ops.upload(be, x, b->images, (size_t)b->count * image_floats * sizeof(float));
-        cbd_tensor t = {x, b->count, r->views->out_channels, r->views->out_size, r->views->out_size};
-        if (r->n_models > 1) {
-            /* the ensemble: mean of the members' softmax outputs, handed on as log-probabilities */
-            memset(mean_p, 0, (size_t)b->count * classes * sizeof(double));
-            for (int k = 0; k < r->n_models; k++) {
-                cbd_model_forward(&r->models[k], &t, 0);
-                be->ops.download(be, logits, r->models[k].logits, (size_t)b->count * classes * sizeof(float));
-                for (int i = 0; i < b->count; i++) {
-                    const float *z = logits + (size_t)i * classes;
-                    double top = z[0], sum = 0.0;
-                    for (int c = 1; c < classes; c++) top = z[c] > top ? z[c] : top;
-                    for (int c = 0; c < classes; c++) sum += exp((double)z[c] - top);
-                    for (int c = 0; c < classes; c++)
-                        mean_p[(size_t)i * classes + c] += exp((double)z[c] - top) / sum / r->n_models;
-                }
+    *skipped = 0;
+    const cbd_batch *b = NULL; /* the loader's next batch, once asked for */
+    int ended = 0;
+    for (int64_t round = 0; round < cbd_batch_rounds_count(&pass); round++) {
+        unsigned char *slot = cbd_batch_rounds_slot(&pass);
+        memset(slot_of(slot), 0, sizeof(slot_head));
+        if (cbd_batch_rounds_mine_in(&pass, round)) {
+            if (!b && !ended) {
+                b = cbd_loader_next(loader);
+                ended = b == NULL;
+                if (ended && cbd_loader_error(loader)) break; /* the message, below */
             }
-            for (size_t i = 0; i < (size_t)b->count * classes; i++) logits[i] = (float)log(fmax(mean_p[i], 1e-300));
-        } else {
-            cbd_model_forward(m, &t, 0);
-            be->ops.download(be, logits, m->logits, (size_t)b->count * classes * sizeof(float));
+            /* this rank's batch `round` (the loader numbers them); one whose images were all
+             * skipped never comes, and goes in as skipped */
+            if (b && b->number == round) {
+                run_batch(&p, b, slot);
+                b = NULL;
+            } else {
+                const int64_t first = cbd_batch_rounds_first(&pass, round, pass.rank);
+                slot_of(slot)->skipped = n - first < r->batch_size ? n - first : r->batch_size;
+            }
         }
-        be->ops.download(be, features, cbd_model_feature(m), (size_t)b->count * d * sizeof(float));
-        fn(ctx, b->labels, b->count, logits, features);
-        done += b->count + b->skipped;
+        unsigned char *slots = cbd_batch_rounds_gather(&pass);
+        if (pass.rank != 0) continue;
+        for (int k = 0; k < cbd_batch_rounds_in(&pass, round); k++) {
+            unsigned char *s = slots + (size_t)k * pass.slot_bytes;
+            const slot_head *h = slot_of(s);
+            fn(ctx, slot_labels(s), (int)h->count, slot_logits(&p, s), slot_features(&p, s));
+            done += h->count + h->skipped;
+            *skipped += h->skipped;
+        }
         char extra[64];
         snprintf(extra, sizeof extra, "%.0f img/s", done / (cbd_now() - bar.started));
         cbd_progress_update(&bar, done, extra);
@@ -160,12 +228,10 @@ static int run_over(const runner *r, const cbd_dataset *ds, const char *label, b
         snprintf(err, err_len, "%s", cbd_loader_error(loader));
         rc = -1;
     }
-    *skipped = cbd_loader_skipped(loader);
-    be->ops.release(be, x);
-    free(logits);
-    free(mean_p);
-    free(features);
+    be->ops.release(be, p.x);
+    free(p.mean_p);
     free(order);
+    cbd_batch_rounds_free(&pass);
     cbd_loader_destroy(loader);
     return rc;
 }
@@ -456,7 +522,7 @@ static void default_name(const char *model_path, char *out, size_t len) {
     }
 }
 
-int main(int argc, char **argv) {
+static int stage_main(int argc, char **argv) {
     cbd_stage_args args;
     cbd_stage_parse_args(argc, argv,
                          CBD_ARG_MODEL | CBD_ARG_NAME | CBD_ARG_SPLIT | CBD_ARG_NCM | CBD_ARG_QUIET | CBD_ARG_FORCE,
@@ -536,11 +602,19 @@ int main(int argc, char **argv) {
     cbd_layout_eval(stem, sizeof stem, cfg.experiment.output_dir, name);
     cbd_layout_join(json_path, sizeof json_path, stem, ".json");
     cbd_layout_join(md_path, sizeof md_path, stem, ".md");
-    cbd_stage_lock_output(json_path);
-    if (!args.force && recorded_digest(json_path) == eval_digest) {
-        if (!quiet) cbd_log("eval %s is up to date: %s", name, json_path);
-        print_recorded_summary(md_path);
-        utime(json_path, NULL); /* newer than its inputs again, so make does not ask twice */
+    /* rank 0 holds the lock, decides and writes; of several ranks each runs its share of the batches */
+    const int rank = cbd_ranks_rank();
+    int up_to_date = 0;
+    if (rank == 0) {
+        cbd_stage_lock_output(json_path);
+        up_to_date = !args.force && recorded_digest(json_path) == eval_digest;
+    }
+    if (cbd_collective_broadcast_i64(cbd_ranks_collective(), up_to_date)) {
+        if (rank == 0) {
+            if (!quiet) cbd_log("eval %s is up to date: %s", name, json_path);
+            print_recorded_summary(md_path);
+            utime(json_path, NULL); /* newer than its inputs again, so make does not ask twice */
+        }
         cbd_dataset_close(train);
         cbd_dataset_close(data);
         return CBD_EXIT_OK;
@@ -579,7 +653,7 @@ int main(int argc, char **argv) {
             rc = CBD_EXIT_FAILURE;
         }
         cbd_ncm_finish(&ncm);
-        if (rc == CBD_EXIT_OK && cbd_ncm_class_count(&ncm) < classes)
+        if (rc == CBD_EXIT_OK && rank == 0 && cbd_ncm_class_count(&ncm) < classes)
             cbd_warn("NCM: %d of %d classes have no usable training feature and are never predicted",
                      classes - cbd_ncm_class_count(&ncm), classes);
     }
@@ -595,12 +669,12 @@ int main(int argc, char **argv) {
         cbd_log("cbd: error: %s", err);
         rc = CBD_EXIT_FAILURE;
     }
-    if (rc == CBD_EXIT_OK && tally.images == 0) {
+    if (rc == CBD_EXIT_OK && rank == 0 && tally.images == 0) {
         cbd_log("cbd: error: %s: no image of the %s split could be evaluated", split_path, split);
         rc = CBD_EXIT_FAILURE;
     }
 
-    if (rc == CBD_EXIT_OK) {
+    if (rc == CBD_EXIT_OK && rank == 0) {
         int64_t *train_counts = cbd_malloc((size_t)classes * sizeof *train_counts);
         cbd_class_counts(cbd_dataset_labels(train), cbd_dataset_count(train), classes, train_counts);
         double *class_accuracy = cbd_malloc((size_t)classes * sizeof *class_accuracy);
@@ -655,3 +729,5 @@ int main(int argc, char **argv) {
     cbd_dataset_close(data);
     return rc;
 }
+
+int main(int argc, char **argv) { return cbd_ranks_main(argc, argv, stage_main); }

@@ -2,10 +2,14 @@
 
 #include <getopt.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/log.h"
+#include "parallel/ranks.h"
+#include "stages/stage_common.h"
+#include "store/digest.h"
 #include "store/h5util.h"
 #include "training/interrupt.h"
 
@@ -47,7 +51,8 @@ void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned req
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (opt == 'h') {
             usage(stdout);
-            printf("  --help-config      every INI key: default, type, meaning and the outputs it decides\n");
+            printf("  --help-config      every INI key: default, type, meaning and the outputs it decides\n"
+                   "ranks: %s\n", cbd_ranks_support());
             exit(CBD_EXIT_OK);
         }
         if (opt == 'k') {
@@ -100,10 +105,31 @@ void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned req
             usage(stderr);
             cbd_fail(CBD_EXIT_USAGE, "missing --%s %s", known[i].name, known[i].arg);
         }
+    if (cbd_ranks_rank() > 0) a->quiet = 1; /* rank 0 speaks for the job; the others only of their errors */
+}
+
+/* What decides a stage's work besides the INI: its options. */
+static uint64_t options_digest(const cbd_stage_args *a, uint64_t h) {
+    const char *texts[] = {a->teacher, a->model, a->name, a->split, a->student};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        const char *t = texts[i] ? texts[i] : "";
+        h = cbd_fnv1a64_update(h, t, strlen(t) + 1);
+    }
+    for (int i = 0; i < a->n_models; i++) h = cbd_fnv1a64_update(h, a->models[i], strlen(a->models[i]) + 1);
+    const int flags[] = {a->resume, a->force, a->ncm};
+    return cbd_fnv1a64_update(h, flags, sizeof flags);
 }
 
 void cbd_stage_load_config(const cbd_stage_args *a, cbd_config *cfg) {
     char err[2048];
     if (cbd_config_load_model(cfg, a->config, a->overrides, a->n_overrides, a->student, err, sizeof err) != 0)
         cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    if (cbd_ranks_size() > 1) {
+        char *text = cbd_stage_config_text(cfg);
+        const uint64_t digest = options_digest(a, cbd_fnv1a64_str(text));
+        free(text);
+        char what[1200];
+        snprintf(what, sizeof what, "configuration (%s with its --set overrides and options)", a->config);
+        cbd_ranks_agree(digest, what);
+    }
 }

@@ -8,6 +8,7 @@
 #include <utime.h>
 
 #include "nn/log.h"
+#include "parallel/ranks.h"
 #include "store/checkpoint.h"
 #include "store/digest.h"
 #include "store/file_lock.h"
@@ -127,8 +128,9 @@ void cbd_stage_lock_output(const char *path) {
     cbd_remove_stale_temporaries(path);
 }
 
-int cbd_stage_check_outputs(const cbd_run_files *files, uint64_t digest, int epochs, int force, int *resume,
-                            int quiet, const char *what) {
+/* The decision of cbd_stage_check_outputs, made by the process that writes. */
+static int check_outputs_here(const cbd_run_files *files, uint64_t digest, int epochs, int force, int *resume,
+                              int quiet, const char *what) {
     cbd_stage_lock_output(files->checkpoint);
     cbd_run_files_remove_temporaries(files);
     if (!force && cbd_file_exists(files->checkpoint)) {
@@ -156,6 +158,17 @@ int cbd_stage_check_outputs(const cbd_run_files *files, uint64_t digest, int epo
     return -1;
 }
 
+int cbd_stage_check_outputs(const cbd_run_files *files, uint64_t digest, int epochs, int force, int *resume,
+                            int quiet, const char *what) {
+    int rc = -1;
+    if (cbd_ranks_rank() == 0) rc = check_outputs_here(files, digest, epochs, force, resume, quiet, what);
+    /* rank 0 holds the lock and decides for the job (its failures end every rank) */
+    const cbd_collective *ranks = cbd_ranks_collective();
+    rc = (int)cbd_collective_broadcast_i64(ranks, rc);
+    *resume = (int)cbd_collective_broadcast_i64(ranks, *resume);
+    return rc;
+}
+
 void cbd_stage_train_job_settings(const cbd_config *cfg, int quiet, cbd_train_job *job) {
     job->batch_size = cfg->train.batch_size;
     job->lr_final = cfg->train.lr_final;
@@ -167,6 +180,7 @@ void cbd_stage_train_job_settings(const cbd_config *cfg, int quiet, cbd_train_jo
     job->on_bad_image = cfg->data.on_bad_image;
     job->checkpoint_every = cfg->train.checkpoint_every;
     job->backend = cbd_stage_create_backend(cfg);
+    job->ranks = cbd_ranks_collective();
     job->quiet = quiet;
 }
 

@@ -37,7 +37,8 @@ void cbd_stage_store_views(const cbd_config *cfg, cbd_augment_config *out);
  * those of an unfinished run removed, see training/run_files.h), or -1 to go
  * on. Refuses (exits 2) when an unfinished run's resume checkpoint exists
  * and neither resume nor force was asked; force discards it; resume without
- * a resume checkpoint says so and becomes a fresh start (*resume = 0). */
+ * a resume checkpoint says so and becomes a fresh start (*resume = 0).
+ * Of several ranks, rank 0 decides (and locks) for all. */
 int cbd_stage_check_outputs(const cbd_run_files *files, uint64_t digest, int epochs, int force, int *resume,
                             int quiet, const char *what);
 /* One writer per output: takes the lock of `path` (creating its folder) or
@@ -48,7 +49,7 @@ void cbd_stage_lock_output(const char *path);
 /* The settings every training job takes from the configuration alike: batch
  * size, final lr, warmup, SGD, evaluation views, loading, checkpoint
  * interval, the backend of [experiment] device and precision (the caller
- * destroys job->backend) and quiet. */
+ * destroys job->backend), the job's ranks and quiet. */
 void cbd_stage_train_job_settings(const cbd_config *cfg, int quiet, cbd_train_job *job);
 /* The resolved configuration as INI text (malloc'd). */
 char *cbd_stage_config_text(const cbd_config *cfg);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "nn/log.h"
+#include "parallel/ranks.h"
 #include "nn/losses/losses.h"
 #include "nn/threads.h"
 #include "stages/classifier_retrain.h"
@@ -59,7 +60,7 @@ typedef struct {
     float *host_target, *host_logits; /* [B, target_dim], [B, C] */
     float *target, *teacher_logits, *kd_grad, *x; /* backend */
     float *part, *part_norms; /* backend: one teacher's normalised rows, their norms (online) */
-    int batch_size;
+    int batch_size; /* rows of a step on this rank */
     cbd_logit_adjusted_ce la;
     int use_la;
 } student_ctx;
@@ -299,7 +300,7 @@ static void open_teachers(student_ctx *ctx, const cbd_config *cfg, const cbd_dat
     }
 }
 
-int main(int argc, char **argv) {
+static int stage_main(int argc, char **argv) {
     cbd_stage_args args;
     cbd_stage_parse_args(argc, argv, CBD_ARG_RESUME | CBD_ARG_FORCE | CBD_ARG_QUIET | CBD_ARG_STUDENT, 0, usage,
                          &args);
@@ -341,7 +342,7 @@ int main(int argc, char **argv) {
     ctx.cfg = &cfg;
     ctx.train = train;
     ctx.classes = classes;
-    ctx.batch_size = cfg.train.batch_size;
+    ctx.batch_size = cfg.train.batch_size / cbd_ranks_size(); /* this rank's share (the trainer checks it divides) */
     ctx.views = (uint32_t)cfg.student.views;
     ctx.online = cfg.student.teacher_source == CBD_TEACHER_SOURCE_ONLINE;
     ctx.use_la = cfg.student.loss == CBD_LOSS_LOGIT_ADJUSTED;
@@ -412,3 +413,5 @@ int main(int argc, char **argv) {
     student_close(&ctx, train, val, test);
     return rc;
 }
+
+int main(int argc, char **argv) { return cbd_ranks_main(argc, argv, stage_main); }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "nn/log.h"
+#include "parallel/ranks.h"
 #include "nn/threads.h"
 #include "experiment/config.h"
 #include "stages/stage_args.h"
@@ -34,7 +35,7 @@ static void usage(FILE *out) {
             "exit status: 0 done or up to date, 1 training failed, 2 bad usage or configuration\n");
 }
 
-int main(int argc, char **argv) {
+static int stage_main(int argc, char **argv) {
     cbd_stage_args args;
     cbd_stage_parse_args(argc, argv, CBD_ARG_TEACHER | CBD_ARG_RESUME | CBD_ARG_FORCE | CBD_ARG_QUIET, CBD_ARG_TEACHER, usage, &args);
     const char *config_path = args.config, *teacher_name = args.teacher;
@@ -101,3 +102,5 @@ int main(int argc, char **argv) {
     if (test) cbd_dataset_close(test);
     return rc;
 }
+
+int main(int argc, char **argv) { return cbd_ranks_main(argc, argv, stage_main); }

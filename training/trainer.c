@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nn/batch_sum.h"
 #include "nn/log.h"
 #include "nn/losses/losses.h"
 #include "nn/optim/lr_schedule.h"
@@ -33,8 +34,12 @@ typedef struct {
     float *x;       /* backend memory [B, C, S, S] */
     int *labels;    /* backend memory [B] */
     float *logits;  /* host [B, classes] */
-    int64_t *order; /* host [epoch length] */
+    int64_t *order; /* host [epoch length]: the draws of the whole job */
     uint32_t *views;
+    int ranks, rank;      /* the job's (1 and 0 for one process) */
+    int local_batch;      /* this rank's rows of every batch: batch_size / ranks */
+    int64_t *my_order;    /* this rank's draws of the epoch, batch by batch (order itself for one rank) */
+    uint32_t *my_views;
     FILE *log;
     cbd_metrics metrics;
     int hooks_begun;
@@ -64,6 +69,8 @@ static void run_free(run_state *r) {
     }
     if (r->model_ready) cbd_model_free(&r->model);
     free(r->logits);
+    if (r->my_order != r->order) free(r->my_order);
+    if (r->my_views != r->views) free(r->my_views);
     free(r->order);
     free(r->views);
     cbd_log_mirror(NULL);
@@ -87,8 +94,9 @@ static void record_input(cbd_checkpoint_meta *meta, const cbd_augment_config *vi
     }
 }
 
-/* A checkpoint; the final one (run_log given) keeps the run's texts. */
+/* A checkpoint (rank 0's to write); the final one (run_log given) keeps the run's texts. */
 static int save_checkpoint(run_state *r, const char *path, int64_t epoch, int64_t step, const char *run_log) {
+    if (r->rank != 0) return 0;
     cbd_checkpoint_meta meta;
     cbd_checkpoint_meta_init(&meta, &r->model.cfg);
     meta.epoch = epoch;
@@ -200,6 +208,24 @@ static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *st
     const cbd_train_job *job = r->job;
     char err[1024];
     r->be = job->backend;
+    r->ranks = job->ranks ? job->ranks->size : 1;
+    r->rank = job->ranks ? job->ranks->rank : 0;
+    if (cbd_batch_split_set(r->be, job->ranks, job->batch_size, err, sizeof err) != 0) {
+        cbd_log("cbd: error: %s: [train] batch_size = %d: %s", job->label, job->batch_size, err);
+        return CBD_EXIT_USAGE;
+    }
+    r->local_batch = job->batch_size / r->ranks;
+    if (r->ranks > 1 && strcmp(r->be->name, "cpu") != 0) {
+        cbd_log("cbd: error: %s: training on %d ranks runs on device = cpu in this version (the %s backend's "
+                "batch norm does not combine ranks yet): run one rank per job there", job->label, r->ranks,
+                r->be->name);
+        return CBD_EXIT_USAGE;
+    }
+    if (r->ranks > 1 && job->on_bad_image == CBD_BAD_IMAGE_SKIP) {
+        cbd_log("cbd: error: %s: [data] on_bad_image = skip cannot train on %d ranks (a skipped image would "
+                "leave the ranks with batches of different sizes): use fail, or one rank", job->label, r->ranks);
+        return CBD_EXIT_USAGE;
+    }
     if (cbd_model_create(&r->model, r->be, &job->model, err, sizeof err) != 0) {
         cbd_log("cbd: error: %s", err);
         return CBD_EXIT_USAGE;
@@ -235,7 +261,7 @@ static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *st
         return CBD_EXIT_USAGE;
     }
     r->sampler_ready = 1;
-    cbd_loader_config lc = {.dataset = train, .augment = &job->train_views, .batch_size = job->batch_size,
+    cbd_loader_config lc = {.dataset = train, .augment = &job->train_views, .batch_size = r->local_batch,
                             .workers = job->workers, .seed = job->view_seed, .center = 0,
                             .on_bad_image = job->on_bad_image,
                             .rows = job->hooks.batch_rows ? job->hooks.batch_rows(job->hooks.ctx) : NULL};
@@ -246,12 +272,14 @@ static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *st
     }
     const size_t image_floats = (size_t)job->train_views.out_channels * job->train_views.out_size *
                                 job->train_views.out_size;
-    r->x = r->be->ops.alloc(r->be, (size_t)job->batch_size * image_floats * sizeof(float));
-    r->labels = r->be->ops.alloc(r->be, (size_t)job->batch_size * sizeof(int));
-    r->logits = cbd_malloc((size_t)job->batch_size * job->model.classes * sizeof(float));
+    r->x = r->be->ops.alloc(r->be, (size_t)r->local_batch * image_floats * sizeof(float));
+    r->labels = r->be->ops.alloc(r->be, (size_t)r->local_batch * sizeof(int));
+    r->logits = cbd_malloc((size_t)r->local_batch * job->model.classes * sizeof(float));
     const int64_t len = cbd_sampler_epoch_length(&r->sampler);
     r->order = cbd_malloc((size_t)len * sizeof *r->order);
     r->views = cbd_malloc((size_t)len * sizeof *r->views);
+    r->my_order = r->ranks > 1 ? cbd_malloc((size_t)(len / r->ranks + 1) * sizeof *r->my_order) : r->order;
+    r->my_views = r->ranks > 1 ? cbd_malloc((size_t)(len / r->ranks + 1) * sizeof *r->my_views) : r->views;
     return CBD_EXIT_OK;
 }
 
@@ -260,6 +288,7 @@ static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *st
 static int open_run_files(run_state *r, int64_t start_epoch) {
     const cbd_train_job *job = r->job;
     char err[8400];
+    if (r->rank != 0) return CBD_EXIT_OK; /* rank 0 keeps the run's files */
     if (cbd_write_file_atomic(job->files.run_config, job->config_text, strlen(job->config_text), err,
                               sizeof err) != 0) {
         cbd_log("cbd: error: %s", err);
@@ -278,6 +307,7 @@ static int open_run_files(run_state *r, int64_t start_epoch) {
 static int finish_run(run_state *r, int64_t epoch, int64_t step) {
     const cbd_train_job *job = r->job;
     char err[8400];
+    if (r->rank != 0) return CBD_EXIT_OK;
     if (r->log) fflush(r->log);
     char *log_text = cbd_read_file(job->files.run_log, NULL, err, sizeof err);
     const int rc = save_checkpoint(r, job->files.checkpoint, epoch, step, log_text ? log_text : "");
@@ -312,6 +342,33 @@ static void assign_views(run_state *r, int64_t epoch, int64_t draws) {
     for (int64_t i = 0; i < draws; i++) r->views[i] = (uint32_t)epoch;
 }
 
+/* This rank's share of the epoch's draws: rows [rank b, (rank + 1) b) of
+ * every batch, b = batch_size / ranks (all of them for one rank). */
+static void take_my_draws(run_state *r, int64_t steps) {
+    if (r->ranks == 1) return;
+    const int64_t b = r->local_batch, batch = r->job->batch_size;
+    for (int64_t s = 0; s < steps; s++) {
+        const int64_t from = s * batch + r->rank * b;
+        memcpy(r->my_order + s * b, r->order + from, (size_t)b * sizeof *r->order);
+        memcpy(r->my_views + s * b, r->views + from, (size_t)b * sizeof *r->views);
+    }
+}
+
+/* The epoch's totals over every rank (each added in rank order). */
+static void sum_over_ranks(run_state *r, epoch_totals *tot) {
+    if (r->ranks == 1) return;
+    double v[7] = {tot->loss_sum, tot->ce_sum, tot->distill_sum, tot->cosine_sum, (double)tot->seen,
+                   (double)tot->correct, (double)tot->cosine_seen};
+    cbd_collective_sum_doubles(r->job->ranks, v, 7);
+    tot->loss_sum = v[0];
+    tot->ce_sum = v[1];
+    tot->distill_sum = v[2];
+    tot->cosine_sum = v[3];
+    tot->seen = (int64_t)v[4];
+    tot->correct = (int64_t)v[5];
+    tot->cosine_seen = (int64_t)v[6];
+}
+
 /* One epoch; returns 0, or an exit code. */
 static int train_epoch(run_state *r, int64_t epoch, int64_t steps_per_epoch, const cbd_lr_schedule *lr,
                        epoch_totals *tot) {
@@ -323,8 +380,8 @@ static int train_epoch(run_state *r, int64_t epoch, int64_t steps_per_epoch, con
     const int64_t draws = steps_per_epoch * job->batch_size;
     cbd_sampler_epoch(&r->sampler, epoch, r->order);
     assign_views(r, epoch, draws);
-    if (job->hooks.begin_epoch) job->hooks.begin_epoch(job->hooks.ctx, epoch, r->order, r->views, draws);
-    cbd_loader_begin(r->loader, r->order, r->views, draws);
+    take_my_draws(r, steps_per_epoch);
+    cbd_loader_begin(r->loader, r->my_order, r->my_views, steps_per_epoch * r->local_batch);
     memset(tot, 0, sizeof *tot);
     const double t0 = cbd_now();
     const double wait0 = cbd_loader_wait_seconds(r->loader);
@@ -384,6 +441,7 @@ static int train_epoch(run_state *r, int64_t epoch, int64_t steps_per_epoch, con
         cbd_log("cbd: error: %s", cbd_loader_error(r->loader));
         return CBD_EXIT_USAGE;
     }
+    sum_over_ranks(r, tot);
     tot->seconds = cbd_now() - t0;
     tot->wait = cbd_loader_wait_seconds(r->loader) - wait0;
     return CBD_EXIT_OK;
@@ -443,7 +501,7 @@ int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_
         if (rc != CBD_EXIT_OK) break;
         double val_top1 = NAN, val_mean = NAN;
         char err[1024];
-        if (val && cbd_evaluate_accuracy(&r.model, val, &job->eval_views, job->batch_size, job->workers,
+        if (val && r.rank == 0 && cbd_evaluate_accuracy(&r.model, val, &job->eval_views, job->batch_size, job->workers,
                                          job->on_bad_image, &val_top1, &val_mean, err, sizeof err) != 0) {
             cbd_log("cbd: error: %s", err);
             rc = CBD_EXIT_FAILURE;
@@ -469,7 +527,7 @@ int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_
         const int last = epoch + 1 == job->epochs;
         /* The metrics row goes to disk before the resume checkpoint: a kill between the two
          * then leaves a row the resumed run drops and recomputes, never a missing row. */
-        if (cbd_metrics_write(&r.metrics, err, sizeof err) != 0) {
+        if (r.rank == 0 && cbd_metrics_write(&r.metrics, err, sizeof err) != 0) {
             cbd_log("cbd: error: %s", err);
             rc = CBD_EXIT_FAILURE;
             break;
@@ -484,13 +542,13 @@ int cbd_train_run(const cbd_train_job *job, const cbd_dataset *train, const cbd_
             if (rc != CBD_EXIT_OK) break;
             run_log(&r, "%s: wrote %s", job->label, job->files.checkpoint);
             double top1, mean_class;
-            if (test && cbd_evaluate_accuracy(&r.model, test, &job->eval_views, job->batch_size, job->workers,
+            if (test && r.rank == 0 && cbd_evaluate_accuracy(&r.model, test, &job->eval_views, job->batch_size, job->workers,
                                               job->on_bad_image, &top1, &mean_class, err, sizeof err) != 0) {
                 cbd_log("cbd: error: %s", err);
                 rc = CBD_EXIT_FAILURE;
                 break;
             }
-            if (test)
+            if (test && r.rank == 0)
                 run_log(&r, "%s: test top-1 %.2f%%, mean per-class accuracy %.2f%% (%lld images)", job->label,
                         100.0 * top1, 100.0 * mean_class, (long long)cbd_dataset_count(test));
         }

@@ -38,8 +38,6 @@ typedef struct {
      * (cbd_batch.rows; the student's stored teacher features); called once
      * after begin. NULL, or returning NULL: none. */
     cbd_feature_prefetcher *(*batch_rows)(void *ctx);
-    /* The epoch's draws are known: start what runs ahead of the steps. */
-    void (*begin_epoch)(void *ctx, int64_t epoch, const int64_t *indices, const uint32_t *views, int64_t count);
     /* After the forward pass: write d(logits) (and d(embedding) extras) into
      * the model, fill parts. labels: backend memory. Returns 0 or -1 (err). */
     int (*loss)(void *ctx, cbd_model *m, const cbd_batch *b, const int *labels, cbd_loss_parts *parts, char *err,
@@ -66,13 +64,18 @@ typedef struct {
     int checkpoint_every;
     uint64_t config_digest;   /* recorded in checkpoints; a resume must match it */
     cbd_backend *backend;     /* the stage's, where the model runs (not destroyed here) */
+    /* The job's ranks (NULL: one process). Each rank trains on its share of
+     * every batch, batch_size / R images, and steps with the gradient of the
+     * whole batch (nn/batch_sum.h); rank 0 alone writes the run's files. */
+    const cbd_collective *ranks;
     int quiet;
     cbd_train_hooks hooks;
     cbd_run_files files;      /* the checkpoint, the resume checkpoint and their texts */
     const char *config_text;  /* the resolved configuration, kept with the run */
 } cbd_train_job;
 
-/* Trains; with `resume`, continues from job->files.resume. val (optional) is
+/* Trains; with `resume`, continues from job->files.resume (every rank
+ * reads it). val (optional) is
  * evaluated after every epoch, test (optional) once at the end. Nothing is
  * written before every check has passed; the run's texts go to the files of
  * the run in progress and are published beside the final checkpoint when it

@@ -38,7 +38,7 @@ void cbd_cosine_classifier_forward(cbd_backend *be, const cbd_cosine_classifier 
     be->ops.l2norm_rows_forward(be, rows, d, v, cache->v_unit, cache->v_norm);
     be->ops.l2norm_rows_forward(be, c, d, cbd_param_value(p, cc->weight), cache->w_unit,
                                 cache->w_norm);
-    be->ops.gemm(be, 0, 1, rows, c, d, cc->scale, cache->v_unit, d, cache->w_unit, d, 0.0f, z, c);
+    cbd_batch_gemm_rows(be, rows, 1, c, d, cc->scale, cache->v_unit, d, cache->w_unit, d, 0.0f, z, c);
 }
 
 void cbd_cosine_classifier_backward(cbd_backend *be, const cbd_cosine_classifier *cc,
@@ -51,6 +51,6 @@ void cbd_cosine_classifier_backward(cbd_backend *be, const cbd_cosine_classifier
                                  cbd_param_grad(p, cc->weight));
     if (!dv) return;
     /* d v_unit [N, d] = scale * dz [N, C] w_unit [C, d] */
-    be->ops.gemm(be, 0, 0, rows, d, c, cc->scale, dz, c, cache->w_unit, d, 0.0f, cache->d_v_unit, d);
+    cbd_batch_gemm_rows(be, rows, 0, d, c, cc->scale, dz, c, cache->w_unit, d, 0.0f, cache->d_v_unit, d);
     be->ops.l2norm_rows_backward(be, rows, d, cache->v_unit, cache->v_norm, cache->d_v_unit, dv);
 }

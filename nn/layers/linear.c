@@ -20,8 +20,8 @@ void cbd_linear_create(cbd_linear *fc, cbd_params *p, const char *path, int in, 
 
 void cbd_linear_forward(cbd_backend *be, const cbd_linear *fc, const cbd_params *p,
                         const float *x, int rows, float *y) {
-    be->ops.gemm(be, 0, 1, rows, fc->out, fc->in, 1.0f, x, fc->in, cbd_param_value(p, fc->weight),
-                 fc->in, 0.0f, y, fc->out);
+    cbd_batch_gemm_rows(be, rows, 1, fc->out, fc->in, 1.0f, x, fc->in, cbd_param_value(p, fc->weight), fc->in, 0.0f,
+                        y, fc->out);
     if (fc->bias >= 0) be->ops.add_row_vector(be, rows, fc->out, cbd_param_value(p, fc->bias), y);
 }
 
@@ -32,6 +32,6 @@ void cbd_linear_backward(cbd_backend *be, const cbd_linear *fc, const cbd_params
     if (fc->bias >= 0) cbd_batch_sum_rows(be, rows, fc->out, dy, cbd_param_grad(p, fc->bias));
     /* dx [N, in] = dy [N, out] W [out, in] */
     if (dx)
-        be->ops.gemm(be, 0, 0, rows, fc->in, fc->out, 1.0f, dy, fc->out,
-                     cbd_param_value(p, fc->weight), fc->in, 0.0f, dx, fc->in);
+        cbd_batch_gemm_rows(be, rows, 0, fc->in, fc->out, 1.0f, dy, fc->out, cbd_param_value(p, fc->weight), fc->in,
+                            0.0f, dx, fc->in);
 }

@@ -4,6 +4,8 @@
 #include "nn/log.h"
 #include "nn/losses/losses.h"
 
+#include "nn/batch_sum.h"
+
 void cbd_logit_adjusted_create(cbd_logit_adjusted_ce *la, cbd_backend *be, const int64_t *counts,
                                int classes, float tau, int max_rows) {
     double total = 0.0;
@@ -35,5 +37,5 @@ double cbd_logit_adjusted_cross_entropy(cbd_backend *be, cbd_logit_adjusted_ce *
     be->ops.copy(be, la->adjusted, z, n * sizeof(float));
     be->ops.add_row_vector(be, rows, la->classes, la->offset, la->adjusted);
     /* The offset is constant, so d/dz equals d/d(adjusted). */
-    return be->ops.softmax_cross_entropy(be, rows, la->classes, la->adjusted, labels, grad_scale, dz);
+    return be->ops.softmax_cross_entropy(be, rows, la->classes, la->adjusted, labels, cbd_batch_grad_scale(be, grad_scale), dz);
 }
