@@ -10,7 +10,9 @@
 #include "nn/layers/cosine_classifier.h"
 #include "nn/layers/linear.h"
 #include "nn/clock.h"
+#include "nn/batch_sum.h"
 #include "nn/log.h"
+#include "parallel/ranks.h"
 #include "nn/losses/losses.h"
 #include "nn/model.h"
 #include "nn/optim/lr_schedule.h"
@@ -93,8 +95,17 @@ static int64_t train_head(const cbd_classifier_job *job, cbd_backend *be, cbd_mo
                           cbd_feature_store *store, FILE *log, cbd_metrics *metrics, char *err, size_t err_len) {
     const cbd_config *cfg = job->cfg;
     const cbd_student_method method = cfg->student.method;
-    const int classes = teacher->cfg.classes, d = cbd_model_feature_dim(teacher), bs = cfg->train.batch_size;
+    const int classes = teacher->cfg.classes, d = cbd_model_feature_dim(teacher), global_bs = cfg->train.batch_size;
     const int64_t n = cbd_dataset_count(job->train);
+    /* of R ranks, each takes rows [rank bs, (rank + 1) bs) of every batch, bs = batch_size / R (nn/batch_sum.h) */
+    const cbd_collective *ranks = cbd_ranks_collective();
+    if (cbd_batch_split_set(be, ranks, global_bs, err, err_len) != 0) {
+        char why[512];
+        snprintf(why, sizeof why, "%.500s", err);
+        snprintf(err, err_len, "[train] batch_size = %d: %s", global_bs, why);
+        return -1;
+    }
+    const int bs = global_bs / cbd_ranks_size(), first_row = cbd_ranks_rank() * bs;
     const int32_t *labels = cbd_dataset_labels(job->train);
 
     cbd_params_init(&h->params);
@@ -119,9 +130,9 @@ static int64_t train_head(const cbd_classifier_job *job, cbd_backend *be, cbd_mo
     cbd_sampler sampler;
     if (cbd_sampler_init(&sampler, cfg->student.sampling, labels, n, classes, cfg->student.seed, err, err_len) != 0)
         return -1;
-    const int64_t len = cbd_sampler_epoch_length(&sampler), steps_per_epoch = len / bs;
+    const int64_t len = cbd_sampler_epoch_length(&sampler), steps_per_epoch = len / global_bs;
     if (steps_per_epoch < 1) {
-        snprintf(err, err_len, "an epoch of %lld draws is shorter than one batch of %d", (long long)len, bs);
+        snprintf(err, err_len, "an epoch of %lld draws is shorter than one batch of %d", (long long)len, global_bs);
         cbd_sampler_free(&sampler);
         return -1;
     }
@@ -134,7 +145,8 @@ static int64_t train_head(const cbd_classifier_job *job, cbd_backend *be, cbd_mo
     uint32_t *views = cbd_malloc((size_t)len * sizeof *views), *counters = cbd_calloc((size_t)n, sizeof *counters);
     float *v = cbd_malloc((size_t)bs * d * sizeof(float)), *z = cbd_malloc((size_t)bs * classes * sizeof(float)),
           *dz = cbd_malloc((size_t)bs * classes * sizeof(float)),
-          *base = cbd_malloc((size_t)bs * classes * sizeof(float));
+          *base = cbd_malloc((size_t)bs * classes * sizeof(float)),
+          *product = cbd_malloc((size_t)bs * classes * sizeof(float));
     int *y = cbd_malloc((size_t)bs * sizeof(int));
     int64_t step = 0;
     int failed = 0;
@@ -146,8 +158,8 @@ static int64_t train_head(const cbd_classifier_job *job, cbd_backend *be, cbd_mo
         int64_t correct = 0;
         float rate = 0.0f;
         for (int64_t s = 0; s < steps_per_epoch; s++, step++) {
-            const int64_t *idx = order + s * bs;
-            if (cbd_feature_store_read(store, idx, views + s * bs, bs, v, NULL, err, err_len) != 0) {
+            const int64_t *idx = order + s * global_bs + first_row;
+            if (cbd_feature_store_read(store, idx, views + s * global_bs + first_row, bs, v, NULL, err, err_len) != 0) {
                 failed = 1;
                 break;
             }
@@ -163,7 +175,7 @@ static int64_t train_head(const cbd_classifier_job *job, cbd_backend *be, cbd_mo
                 for (int r = 0; r < bs; r++)
                     for (int c = 0; c < classes; c++) z[(size_t)r * classes + c] = scale[c] * base[(size_t)r * classes + c];
             }
-            loss_sum += cbd_cross_entropy(be, z, y, bs, classes, 1.0f, dz);
+            loss_sum += cbd_cross_entropy(be, z, y, bs, classes, 1.0f, dz) * bs / global_bs;
             for (int r = 0; r < bs; r++) {
                 int best = 0;
                 for (int c = 1; c < classes; c++)
@@ -177,18 +189,17 @@ static int64_t train_head(const cbd_classifier_job *job, cbd_backend *be, cbd_mo
                 else
                     cbd_linear_backward(be, &h->linear, &h->params, v, dz, bs, NULL);
             } else {
-                float *g = cbd_param_grad(&h->params, h->scale);
-                for (int c = 0; c < classes; c++) {
-                    double sum = 0.0;
-                    for (int r = 0; r < bs; r++) sum += (double)dz[(size_t)r * classes + c] * base[(size_t)r * classes + c];
-                    g[c] = (float)sum;
-                }
+                /* d scale_c = sum over the batch of dz * base, by chunks and ranks */
+                for (size_t i = 0; i < (size_t)bs * classes; i++) product[i] = dz[i] * base[i];
+                cbd_batch_sum_rows(be, bs, classes, product, cbd_param_grad(&h->params, h->scale));
             }
             rate = cbd_lr_at(&lr, (long)step);
             cbd_sgd_step(be, &h->params, &sgd, rate);
         }
         if (failed) break;
-        const double seconds = cbd_now() - start, rows = (double)steps_per_epoch * bs;
+        loss_sum = cbd_collective_sum_double(ranks, loss_sum);
+        correct = cbd_collective_sum_i64(ranks, correct);
+        const double seconds = cbd_now() - start, rows = (double)steps_per_epoch * global_bs;
         say(log, job->quiet, "%s epoch %d/%d  loss %.4f  train %.1f%%  lr %.4g  %.0f rows/s", job->cfg->student_name,
             epoch + 1, cfg->student.epochs, loss_sum / steps_per_epoch, 100.0 * correct / rows, rate,
             rows / fmax(seconds, 1e-9));
@@ -196,7 +207,7 @@ static int64_t train_head(const cbd_classifier_job *job, cbd_backend *be, cbd_mo
         snprintf(row, sizeof row, "%d,%lld,%.6g,%.6f,%.6f,%.1f,%.3f", epoch + 1, (long long)step, rate,
                  loss_sum / steps_per_epoch, correct / rows, rows / fmax(seconds, 1e-9), seconds);
         cbd_metrics_add(metrics, row);
-        if (cbd_metrics_write(metrics, err, err_len) != 0) failed = 1;
+        if (cbd_ranks_rank() == 0 && cbd_metrics_write(metrics, err, err_len) != 0) failed = 1;
     }
     free(order);
     free(views);
@@ -205,6 +216,7 @@ static int64_t train_head(const cbd_classifier_job *job, cbd_backend *be, cbd_mo
     free(z);
     free(dz);
     free(base);
+    free(product);
     free(y);
     cbd_sampler_free(&sampler);
     return failed ? -1 : step;
@@ -265,10 +277,12 @@ int cbd_classifier_run(const cbd_classifier_job *job) {
 
     /* the run's texts, beside the files of the finished model until it is written */
     char *config_text = cbd_stage_config_text(cfg);
-    if (cbd_write_file_atomic(job->files.run_config, config_text, strlen(config_text), err, sizeof err) != 0)
+    const int writes = cbd_ranks_rank() == 0; /* of several ranks, rank 0 keeps the run's files */
+    if (writes &&
+        cbd_write_file_atomic(job->files.run_config, config_text, strlen(config_text), err, sizeof err) != 0)
         cbd_fail(CBD_EXIT_FAILURE, "%s", err);
-    FILE *log = fopen(job->files.run_log, "w");
-    if (!log) cbd_warn("cannot open log %s; logging to the terminal only", job->files.run_log);
+    FILE *log = writes ? fopen(job->files.run_log, "w") : NULL;
+    if (writes && !log) cbd_warn("cannot open log %s; logging to the terminal only", job->files.run_log);
     cbd_log_mirror(log);
     cbd_metrics metrics;
     cbd_metrics_init(&metrics, job->files.run_metrics, METRICS_HEADER);
@@ -294,7 +308,7 @@ int cbd_classifier_run(const cbd_classifier_job *job) {
         cbd_arena_release(&head.cache_memory);
         cbd_params_free(&head.params);
     }
-    if (rc == CBD_EXIT_OK) {
+    if (rc == CBD_EXIT_OK && writes) {
         /* the momentum of the stage-1 run means nothing for this model */
         memset(teacher.params.momentum, 0, teacher.params.total * sizeof(float));
         cbd_checkpoint_meta meta;
