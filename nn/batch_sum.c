@@ -5,7 +5,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/clock.h"
 #include "nn/log.h"
+
+/* What the exchanges between ranks took (cbd_batch_exchange_stats). */
+static double exchange_seconds;
+static size_t exchange_bytes, exchange_calls;
+
+static void exchange(const cbd_collective *c, const void *mine, size_t bytes, void *all) {
+    const double t0 = cbd_now();
+    c->allgather(c, mine, bytes, all);
+    exchange_seconds += cbd_now() - t0;
+    exchange_bytes += bytes;
+    exchange_calls++;
+}
+
+void cbd_batch_exchange_stats(double *seconds, size_t *bytes, size_t *calls, int reset) {
+    if (seconds) *seconds = exchange_seconds;
+    if (bytes) *bytes = exchange_bytes;
+    if (calls) *calls = exchange_calls;
+    if (reset) {
+        exchange_seconds = 0.0;
+        exchange_bytes = exchange_calls = 0;
+    }
+}
 
 int cbd_batch_chunk_count(int rows) {
     int k = 1;
@@ -74,7 +97,7 @@ void cbd_batch_sum_partials(cbd_backend *be, const cbd_batch_split *sp, float *c
     }
     float *mine = cbd_malloc(count * sizeof(float)), *all = cbd_malloc((size_t)c->size * count * sizeof(float));
     be->ops.download(be, mine, partials[0], count * sizeof(float));
-    c->allgather(c, mine, count * sizeof(float), all);
+    exchange(c, mine, count * sizeof(float), all);
     host_tree(all, c->size, count);
     be->ops.upload(be, out, all, count * sizeof(float));
     be->ops.synchronize(be);
@@ -131,5 +154,5 @@ void cbd_batch_gather_floats(const cbd_backend *be, const float *mine, size_t co
         if (all != mine) memcpy(all, mine, count * sizeof(float));
         return;
     }
-    c->allgather(c, mine, count * sizeof(float), all);
+    exchange(c, mine, count * sizeof(float), all);
 }

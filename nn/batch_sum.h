@@ -68,4 +68,9 @@ float cbd_batch_grad_scale(const cbd_backend *be, float grad_scale);
  * in rank order: all receives size * count values (rank r's at r * count). */
 void cbd_batch_gather_floats(const cbd_backend *be, const float *mine, size_t count, float *all);
 
+/* The exchanges between ranks since the last reset: seconds spent in them
+ * (waiting for the slowest rank included), bytes this rank sent, calls.
+ * For benchmarks (tools/cbd_bench_ranks.c). */
+void cbd_batch_exchange_stats(double *seconds, size_t *bytes, size_t *calls, int reset);
+
 #endif

@@ -64,6 +64,12 @@ static void leak_check_unless_failing(void) {
 __attribute__((constructor)) static void install_leak_check(void) { atexit(leak_check_unless_failing); }
 #endif
 
+void cbd_log_skip_leak_check(void) {
+#ifdef CBD_LEAK_CHECK
+    exiting_on_error = 1;
+#endif
+}
+
 void cbd_exit(int code) {
 #ifdef CBD_LEAK_CHECK
     if (code != 0) exiting_on_error = 1;

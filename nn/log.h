@@ -20,6 +20,11 @@ void cbd_log_set_prefix(const char *prefix);
 /* Called by cbd_exit with a non-zero code in place of exit (it must not
  * return): a job of several ranks ends all of them. */
 void cbd_log_set_exit_hook(void (*hook)(int code));
+/* Sanitizer builds (make test-asan): no leak check when this process ends.
+ * For a rank of an MPI job, whose library keeps allocations to the end
+ * (memory errors are still caught; the same code runs leak-checked as one
+ * process). */
+void cbd_log_skip_leak_check(void);
 /* Prints "cbd: error: ..." and exits with `code`. */
 _Noreturn void cbd_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* exit(code); a non-zero code marks the exit as a failure (see log.c: leak checks). */

@@ -30,6 +30,7 @@ int cbd_ranks_main(int argc, char **argv, int (*stage)(int argc, char **argv)) {
     launched = rc == 1;
     if (launched) {
         atexit(finish_at_exit);
+        cbd_log_skip_leak_check(); /* Open MPI's allocations live to the end */
         cbd_log_set_exit_hook(end_all_ranks);
         if (world.size > 1) {
             snprintf(prefix, sizeof prefix, "rank %d: ", world.rank);

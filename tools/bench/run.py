@@ -17,8 +17,11 @@
    the student's step with K = 4 stored teachers against a plain
    class-balanced step and against the same 4 teachers run online.
 
-Last line, for machines: bench: r20_train=R r20_infer=R r50_train=R r50_infer=R
-(R = cbd images/s / PyTorch images/s).
+4. Ranks (tools/bench/ranks.py): a data-parallel step on 2 ranks x 1 thread
+   against 1 rank x 2 threads, and the cost of its exchange between ranks.
+
+Last lines, for machines: bench: r20_train=R r20_infer=R r50_train=R r50_infer=R
+(R = cbd images/s / PyTorch images/s), and bench-ranks: r20=R r50=R.
 
 With --device cuda (tools/gpu-check runs it): the same on the GPU, resnet50
 at batch 256, cbd in fp32 (TF32 allowed) and with precision = bf16, against
@@ -35,6 +38,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+from ranks import ranks_section
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_SCRIPT = os.path.join(HERE, "torch_bench.py")
@@ -236,6 +241,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=4, help="rounds per engine for resnet20 (resnet50: half)")
     ap.add_argument("--python", default="/usr/bin/python3", help="the python that imports torch")
     ap.add_argument("--skip-pipeline", action="store_true")
+    ap.add_argument("--skip-ranks", action="store_true")
     args = ap.parse_args()
     cores = os.cpu_count() or 2
     if not args.threads:
@@ -300,6 +306,9 @@ def main():
     print("Step MiB: peak resident memory less the process's before the model was made.")
     print()
 
+    rank_ratios = None
+    if args.device == "cpu" and not args.skip_ranks:
+        rank_ratios = ranks_section(args.bin, max(2, args.rounds // 2), log)
     if not args.skip_pipeline:
         log("bench: pipeline pieces ...")
         print_pipeline(pipeline(args, env, models), args.device)
@@ -308,6 +317,8 @@ def main():
         ratios = " ".join(f"{n}={models[n]['cbd']['images_per_s'] / models[n]['pytorch']['images_per_s']:.2f}"
                           for n, _, _, _, _ in cases)
         print(f"bench: {ratios}")
+        if rank_ratios:
+            print(f"bench-ranks: {rank_ratios} (2 ranks x 1 thread / 1 rank x 2 threads)")
     else:
         ratios = " ".join(f"{n}_{'bf16' if 'bf16' in cl else 'tf32'}="
                           f"{models[n][cl]['images_per_s'] / models[n][tl]['images_per_s']:.2f}"
