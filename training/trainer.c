@@ -217,7 +217,7 @@ static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *st
     r->local_batch = job->batch_size / r->ranks;
     if (r->ranks > 1 && strcmp(r->be->name, "cpu") != 0) {
         cbd_log("cbd: error: %s: training on %d ranks runs on device = cpu in this version (the %s backend's "
-                "batch norm does not combine ranks yet): run one rank per job there", job->label, r->ranks,
+                "batch norm does not combine ranks yet; docs/scale.md): run one rank per job there", job->label, r->ranks,
                 r->be->name);
         return CBD_EXIT_USAGE;
     }
