@@ -12,6 +12,8 @@
 #   make test-asan             the test suite built with AddressSanitizer + UBSan (in build-asan);
 #                              ASAN_EXCLUDE=REGEX leaves tests out
 #   make kill-test             each stage killed at TRIALS (20) random moments, resumed, compared
+#   make test-slurm            a one-machine Slurm cluster runs an experiment from cbd-plan --slurm;
+#                              its outputs must equal the make run's (installs slurm-wlm, munge)
 BUILD       ?= build
 CMAKE_FLAGS ?=
 JOBS        ?= 2
@@ -22,7 +24,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?=
 FUZZ_LEAKS ?= 1
 
-.PHONY: all deps configure build test test-asan kill-test bench sanity clean pipeline teachers features student eval report plan fuzz
+.PHONY: all deps configure build test test-asan test-slurm kill-test bench sanity clean pipeline teachers features student eval report plan fuzz
 
 all: pipeline
 
@@ -49,6 +51,10 @@ test-asan: deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:leak_check_at_exit=0:strict_string_checks=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) $(if $(ASAN_EXCLUDE),-E '$(ASAN_EXCLUDE)')
+
+test-slurm: build
+	@tools/install-deps slurm
+	@tests/slurm_local.sh $(BIN) $(BUILD)/slurm_test
 
 TRIALS ?= 20
 kill-test: build

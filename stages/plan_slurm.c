@@ -228,7 +228,7 @@ int cbd_plan_write_slurm(const cbd_plan_jobs *p, const cbd_slurm_options *o, con
         const int report = job->kind == CBD_JOB_REPORT;
         snprintf(var, sizeof var, report ? "%s" : "%s_%s", kind_word(job->kind), name);
         snprintf(file, sizeof file, report ? "%s.sbatch" : "%s-%s.sbatch", kind_word(job->kind), name);
-        snprintf(job_name, sizeof job_name, "cbd-%s-%s-%s", stem, kind_word(job->kind), name);
+        snprintf(job_name, sizeof job_name, report ? "cbd-%s-%s" : "cbd-%s-%s-%s", stem, kind_word(job->kind), name);
         cbd_text_clear(&t);
         const int stage = job->kind != CBD_JOB_REPORT;
         header(&t, o, job_name, "%x-%j.out", stage ? tasks_of(job, o) : 1, cwd, bin);

@@ -153,6 +153,12 @@ grep -v '"fish"' "$work/a1.json" | sed 's/"class": 1, \(.*\)},$/"class": 1, \1}/
 run_report 1 --out "$work/rep/bad" "A=$work/a1.json" "B=$bad"
 expect_in "$work/err" "$bad: per_class has 2 classes"
 
+# A set with no many-shot class: cbd-evaluate writes "many": null; the report says "not measured".
+sed 's/"many": 0.80,/"many": null,/; s/"many": 0.5,/"many": null,/' "$work/a1.json" >"$work/nomany.json"
+grep -q '"many": null' "$work/nomany.json" || fail "the no-many-shot fixture was not made"
+run_report 0 --out "$work/rep/nomany" "C=$work/nomany.json"
+expect_in "$work/rep/nomany.md" "| C | 1 | – | 60.0 | 30.0 | 70.0 | 95.0 | 66.0 |"
+
 # Bad usage: exit 2.
 run_report 2 --out "$work/rep/bad" "A$work/a1.json"
 expect_in "$work/err" "has no '='"

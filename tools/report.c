@@ -228,9 +228,10 @@ static stat column_stat(const model *m, const report_eval *evals, int col) {
     for (int k = 0; k < m->n; k++) {
         const report_eval *e = &evals[m->files[k]];
         switch (col) {
-        case COL_MANY: v[n++] = e->many; break;
-        case COL_MID: v[n++] = e->mid; break;
-        case COL_FEW: v[n++] = e->few; break;
+        /* a group with no class (NAN) is not measured for that seed */
+        case COL_MANY: if (!isnan(e->many)) v[n++] = e->many; break;
+        case COL_MID: if (!isnan(e->mid)) v[n++] = e->mid; break;
+        case COL_FEW: if (!isnan(e->few)) v[n++] = e->few; break;
         case COL_ALL: v[n++] = e->top1; break;
         case COL_TOP5: v[n++] = e->top5; break;
         default: if (e->has_ncm) v[n++] = e->ncm_top1; break;

@@ -54,6 +54,17 @@ static int fraction(const reader *r, const json_value *obj, const char *where, c
     return 0;
 }
 
+/* A group's accuracy: a fraction, or null when the group has no class (a
+ * set with no many-shot class): NAN. */
+static int group_fraction(const reader *r, const json_value *obj, const char *where, const char *key, double *out) {
+    const json_value *v = json_get(obj, key);
+    if (v && v->type == JSON_NULL) {
+        *out = NAN;
+        return 0;
+    }
+    return fraction(r, obj, where, key, out);
+}
+
 /* A whole number in [lo, hi]. */
 static int whole(const reader *r, const json_value *obj, const char *where, const char *key, long long lo,
                  long long hi, long long *out) {
@@ -114,8 +125,8 @@ static int read_eval(const reader *r, const json_value *root, report_eval *e) {
     if (!name) return -1;
     e->name = cbd_strdup(name->string);
     if (fraction(r, root, top, "top1", &e->top1) != 0 || fraction(r, root, top, "top5", &e->top5) != 0 ||
-        fraction(r, root, top, "many", &e->many) != 0 || fraction(r, root, top, "mid", &e->mid) != 0 ||
-        fraction(r, root, top, "few", &e->few) != 0)
+        group_fraction(r, root, top, "many", &e->many) != 0 || group_fraction(r, root, top, "mid", &e->mid) != 0 ||
+        group_fraction(r, root, top, "few", &e->few) != 0)
         return -1;
     const json_value *thresholds = member(r, root, top, "thresholds", JSON_OBJECT);
     if (!thresholds) return -1;
@@ -130,8 +141,10 @@ static int read_eval(const reader *r, const json_value *root, report_eval *e) {
     if (ncm && ncm->type != JSON_NULL) {
         if (ncm->type != JSON_OBJECT)
             return refuse(r, ncm->line, "\"ncm\" is %s, expected an object", json_type_name(ncm->type));
-        if (fraction(r, ncm, "ncm.", "top1", &e->ncm_top1) != 0 || fraction(r, ncm, "ncm.", "many", &e->ncm_many) != 0 ||
-            fraction(r, ncm, "ncm.", "mid", &e->ncm_mid) != 0 || fraction(r, ncm, "ncm.", "few", &e->ncm_few) != 0)
+        if (fraction(r, ncm, "ncm.", "top1", &e->ncm_top1) != 0 ||
+            group_fraction(r, ncm, "ncm.", "many", &e->ncm_many) != 0 ||
+            group_fraction(r, ncm, "ncm.", "mid", &e->ncm_mid) != 0 ||
+            group_fraction(r, ncm, "ncm.", "few", &e->ncm_few) != 0)
             return -1;
         e->has_ncm = 1;
     }
