@@ -158,6 +158,13 @@ sed 's/"many": 0.80,/"many": null,/; s/"many": 0.5,/"many": null,/' "$work/a1.js
 grep -q '"many": null' "$work/nomany.json" || fail "the no-many-shot fixture was not made"
 run_report 0 --out "$work/rep/nomany" "C=$work/nomany.json"
 expect_in "$work/rep/nomany.md" "| C | 1 | – | 60.0 | 30.0 | 70.0 | 95.0 | 66.0 |"
+run_report 0 --out "$work/rep/nomany_sweep" --x-name alpha "S1@1=$work/nomany.json" "S2@2=$work/a2.json"
+sweep_svg=$work/rep/nomany_sweep.sweep.svg
+[ -f "$sweep_svg" ] || fail "no $sweep_svg"
+if grep -qi "nan" "$sweep_svg" || grep -q "(alpha = 1): many" "$sweep_svg"; then
+    fail "$sweep_svg draws the many-shot group at alpha = 1, which has no many-shot class"
+fi
+grep -q "(alpha = 2): many 84.0%" "$sweep_svg" || fail "$sweep_svg lost the many-shot point at alpha = 2"
 
 # Bad usage: exit 2.
 run_report 2 --out "$work/rep/bad" "A$work/a1.json"

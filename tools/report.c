@@ -418,7 +418,7 @@ static void plot_sweep(report_text *t, const args *a, const model *m, int nmodel
         points[j].n = m[j].n;
         for (int s = 0; s < REPORT_SWEEP_SERIES; s++) {
             stat st = column_stat(&m[j], evals, cols[s]);
-            points[j].mean[s] = st.mean;
+            points[j].mean[s] = st.n ? st.mean : NAN; /* a group with no class: no point */
             points[j].sd[s] = st.sd;
         }
     }

@@ -234,11 +234,15 @@ void report_svg_sweep(report_text *t, const char *title, const char *x_name, con
     for (int s = 0; s < REPORT_SWEEP_SERIES; s++) {
         report_text_printf(t, "<g>\n<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"",
                            colours[s]);
+        int drawn = 0; /* a group with no class at a point (NAN) has no point there */
         for (int k = 0; k < npoints; k++)
-            report_text_printf(t, "%s%.2f,%.2f", k ? " " : "", px_x(&ax, points[k].x), px_y(100.0 * points[k].mean[s]));
+            if (!isnan(points[k].mean[s]))
+                report_text_printf(t, "%s%.2f,%.2f", drawn++ ? " " : "", px_x(&ax, points[k].x),
+                                   px_y(100.0 * points[k].mean[s]));
         report_text_put(t, "\"/>\n");
         for (int k = 0; k < npoints; k++) {
             const report_sweep_point *p = &points[k];
+            if (isnan(p->mean[s])) continue;
             double x = px_x(&ax, p->x), y = px_y(100.0 * p->mean[s]);
             if (p->n >= 2 && p->sd[s] > 0.0) {
                 double top = px_y(100.0 * (p->mean[s] + p->sd[s])), bottom = px_y(100.0 * (p->mean[s] - p->sd[s]));
