@@ -3,23 +3,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static FILE *mirror;
 static const char *line_prefix = "";
 static void (*exit_hook)(int code);
+static unsigned error_delay_s;
 
 void cbd_log_mirror(FILE *f) { mirror = f; }
 void cbd_log_set_prefix(const char *prefix) { line_prefix = prefix ? prefix : ""; }
 void cbd_log_set_exit_hook(void (*hook)(int code)) { exit_hook = hook; }
+void cbd_log_delay_errors(unsigned seconds) { error_delay_s = seconds; }
 
-/* prefix + message + newline on stderr and the mirror. */
+/* line prefix + prefix + message + newline on stderr, in one write (the
+ * ranks of a job share the terminal: a line must not be cut by another
+ * rank's), and prefix + message on the mirror. */
 static void emit(const char *prefix, const char *fmt, va_list ap) {
     va_list copy;
     va_copy(copy, ap);
-    fputs(line_prefix, stderr);
-    fputs(prefix, stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char line[4096];
+    int n = snprintf(line, sizeof line, "%s%s", line_prefix, prefix);
+    if (n < 0) n = 0;
+    if ((size_t)n < sizeof line - 1) vsnprintf(line + n, sizeof line - 1 - (size_t)n, fmt, ap);
+    if (error_delay_s && strstr(line + strlen(line_prefix), "cbd: error:") == line + strlen(line_prefix))
+        sleep(error_delay_s); /* let rank 0 speak first for an error every rank meets */
+    fprintf(stderr, "%s\n", line);
     if (mirror) {
         fputs(prefix, mirror);
         vfprintf(mirror, fmt, copy);

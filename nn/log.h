@@ -17,6 +17,11 @@ void cbd_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cbd_log_mirror(FILE *f);
 /* Text put before every line on stderr (a job's "rank 1: "); NULL: none. */
 void cbd_log_set_prefix(const char *prefix);
+/* Error lines ("cbd: error: ...") wait `seconds` before they are written: the
+ * ranks after rank 0 of a job, so that an error every rank meets (a bad
+ * configuration, a missing input) is said once, by rank 0, whose failure
+ * ends the job first; an error of one rank alone still comes out. */
+void cbd_log_delay_errors(unsigned seconds);
 /* Called by cbd_exit with a non-zero code in place of exit (it must not
  * return): a job of several ranks ends all of them. */
 void cbd_log_set_exit_hook(void (*hook)(int code));

@@ -35,6 +35,7 @@ int cbd_ranks_main(int argc, char **argv, int (*stage)(int argc, char **argv)) {
         if (world.size > 1) {
             snprintf(prefix, sizeof prefix, "rank %d: ", world.rank);
             cbd_log_set_prefix(prefix);
+            if (world.rank > 0) cbd_log_delay_errors(1);
         }
     }
     const int code = stage(argc, argv);

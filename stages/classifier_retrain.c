@@ -97,14 +97,9 @@ static int64_t train_head(const cbd_classifier_job *job, cbd_backend *be, cbd_mo
     const cbd_student_method method = cfg->student.method;
     const int classes = teacher->cfg.classes, d = cbd_model_feature_dim(teacher), global_bs = cfg->train.batch_size;
     const int64_t n = cbd_dataset_count(job->train);
-    /* of R ranks, each takes rows [rank bs, (rank + 1) bs) of every batch, bs = batch_size / R (nn/batch_sum.h) */
+    /* of R ranks, each takes rows [rank bs, (rank + 1) bs) of every batch, bs = batch_size / R (the
+     * split, nn/batch_sum.h, is set on be before anything is written) */
     const cbd_collective *ranks = cbd_ranks_collective();
-    if (cbd_batch_split_set(be, ranks, global_bs, err, err_len) != 0) {
-        char why[512];
-        snprintf(why, sizeof why, "%.500s", err);
-        snprintf(err, err_len, "[train] batch_size = %d: %s", global_bs, why);
-        return -1;
-    }
     const int bs = global_bs / cbd_ranks_size(), first_row = cbd_ranks_rank() * bs;
     const int32_t *labels = cbd_dataset_labels(job->train);
 
@@ -266,6 +261,8 @@ int cbd_classifier_run(const cbd_classifier_job *job) {
      * memory allows. A cuda version would upload and download each of these. */
     cbd_backend *be = cbd_backend_create("cpu", err, sizeof err);
     if (!be) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+    if (cbd_batch_split_set(be, cbd_ranks_collective(), cfg->train.batch_size, err, sizeof err) != 0)
+        cbd_fail(CBD_EXIT_USAGE, "[train] batch_size = %d: %s", cfg->train.batch_size, err);
     cbd_model teacher;
     if (cbd_model_create(&teacher, be, &mc, err, sizeof err) != 0 ||
         cbd_checkpoint_load(from.path, &mc, &teacher.params, NULL, err, sizeof err) != 0)

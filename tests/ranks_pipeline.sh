@@ -128,4 +128,8 @@ expect_exit 2 "an unreadable image on 2 ranks" ranks 2 "$bin/cbd-train-teacher" 
 expect_message "an unreadable image on 2 ranks" "^rank [01]: cbd: error: .*$(basename "$victim_image")"
 [ "$(grep -c 'cbd: error' "$work/err")" -eq 1 ] || fail "more than one error line: $(grep 'cbd: error' "$work/err")"
 [ ! -e bad/out/teachers/t1.ckpt.h5 ] || fail "a final checkpoint exists after a failed rank"
+# an error every rank meets (no teacher to dump) is said once, by rank 0, on a line of its own
+expect_exit 2 "a dump of a missing teacher on 2 ranks" ranks 2 "$bin/cbd-dump-features" --config bad.ini --teacher t1 --quiet
+expect_message "a dump of a missing teacher on 2 ranks" "^rank 0: cbd: error: .*t1.ckpt.h5"
+[ "$(grep -c 'cbd: error' "$work/err")" -eq 1 ] || fail "an error of every rank said more than once: $(grep 'cbd: error' "$work/err")"
 echo "ranks_pipeline: ok"
