@@ -48,6 +48,11 @@ void cbd_layout_from_nchw(const cbd_backend *be, cbd_shape4 s, const float *src,
                 for (int w = 0; w < s.w; w++) dst[cbd_layout_offset(be, s, n, c, h, w)] = src[i++];
 }
 
+static int gpu_rank;
+
+void cbd_backend_choose_gpu(int local_rank) { gpu_rank = local_rank > 0 ? local_rank : 0; }
+int cbd_backend_gpu_rank(void) { return gpu_rank; }
+
 #ifndef CBD_HAVE_CUDA
 int cbd_cuda_available(char *err, size_t err_len) {
     snprintf(err, err_len, "this build has no CUDA backend (configure with the CUDA toolkit "

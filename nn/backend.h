@@ -152,6 +152,7 @@ struct cbd_backend {
     int channel_block; /* 0: 4-D tensors are NCHW; B: see the layout note above */
     int conv_bf16;     /* 1: convolutions read bf16 copies of their inputs (precision = bf16) */
     cbd_ops ops;
+    void *stream; /* the cuda backend's cudaStream_t (device collectives queue on it); NULL on the cpu */
     void *impl;
     void (*destroy)(cbd_backend *be);
 };
@@ -159,6 +160,12 @@ struct cbd_backend {
 /* Creates the backend for `device`: "cpu", "cuda" or "auto" (cuda when a GPU
  * is present, else cpu). On failure returns NULL and writes why into err. */
 cbd_backend *cbd_backend_create(const char *device, char *err, size_t err_len);
+/* The GPU a cuda backend created from now on uses, among the visible ones:
+ * local_rank modulo their number (one rank per GPU on a node). Without a
+ * call, the first visible GPU (choose with CUDA_VISIBLE_DEVICES). */
+void cbd_backend_choose_gpu(int local_rank);
+/* The local rank given to cbd_backend_choose_gpu, 0 without a call. */
+int cbd_backend_gpu_rank(void);
 void cbd_backend_destroy(cbd_backend *be);
 
 /* Sets the precision of the backend's convolutions: "fp32" (every backend;

@@ -85,6 +85,40 @@ static void host_tree(float *blocks, int n, size_t count) {
         }
 }
 
+/* Every rank's block `mine` (backend memory) into `all` (backend memory,
+ * size blocks) on the device: NCCL, queued on the backend's stream. */
+static void exchange_device(cbd_backend *be, const void *mine, size_t bytes, void *all) {
+    const cbd_collective *c = be->collective;
+    const double t0 = cbd_now();
+    c->allgather_device(c, mine, bytes, all, be->stream);
+    exchange_seconds += cbd_now() - t0; /* queued: the wait shows in the next synchronisation */
+    exchange_bytes += bytes;
+    exchange_calls++;
+}
+
+static int device_exchange(const cbd_backend *be) {
+    return be->collective && be->collective->size > 1 && be->collective->allgather_device && be->stream;
+}
+
+void cbd_batch_gather_backend(cbd_backend *be, const void *mine, size_t bytes, void *all) {
+    const cbd_collective *c = be->collective;
+    if (!c || c->size == 1) {
+        if (all != mine) be->ops.copy(be, all, mine, bytes);
+        return;
+    }
+    if (device_exchange(be)) {
+        exchange_device(be, mine, bytes, all);
+        return;
+    }
+    void *host_mine = cbd_malloc(bytes), *host_all = cbd_malloc((size_t)c->size * bytes);
+    be->ops.download(be, host_mine, mine, bytes);
+    exchange(c, host_mine, bytes, host_all);
+    be->ops.upload(be, all, host_all, (size_t)c->size * bytes);
+    be->ops.synchronize(be);
+    free(host_mine);
+    free(host_all);
+}
+
 void cbd_batch_sum_partials(cbd_backend *be, const cbd_batch_split *sp, float *const *partials, size_t count,
                             float *out) {
     for (int step = 1; step < sp->chunks; step *= 2)
@@ -95,6 +129,19 @@ void cbd_batch_sum_partials(cbd_backend *be, const cbd_batch_split *sp, float *c
         if (out != partials[0]) be->ops.copy(be, out, partials[0], count * sizeof(float));
         return;
     }
+    if (device_exchange(be)) {
+        /* the ranks' subtree sums side by side on the device, the top of the
+         * tree added there in the same order as host_tree */
+        float *all = be->ops.alloc(be, (size_t)c->size * count * sizeof(float));
+        exchange_device(be, partials[0], count * sizeof(float), all);
+        for (int step = 1; step < c->size; step *= 2)
+            for (int i = 0; i + step < c->size; i += 2 * step)
+                be->ops.add(be, count, all + (size_t)i * count, all + (size_t)(i + step) * count,
+                            all + (size_t)i * count);
+        be->ops.copy(be, out, all, count * sizeof(float));
+        be->ops.release(be, all);
+        return;
+    }
     float *mine = cbd_malloc(count * sizeof(float)), *all = cbd_malloc((size_t)c->size * count * sizeof(float));
     be->ops.download(be, mine, partials[0], count * sizeof(float));
     exchange(c, mine, count * sizeof(float), all);
@@ -103,6 +150,12 @@ void cbd_batch_sum_partials(cbd_backend *be, const cbd_batch_split *sp, float *c
     be->ops.synchronize(be);
     free(mine);
     free(all);
+}
+
+void cbd_batch_sum_over_ranks(cbd_backend *be, float *values, size_t count) {
+    const cbd_batch_split one = {.chunks = 1, .chunk_rows = 0};
+    float *const parts[1] = {values};
+    if (cbd_batch_ranks(be) > 1) cbd_batch_sum_partials(be, &one, parts, count, values);
 }
 
 void cbd_batch_gemm_tn(cbd_backend *be, int rows, int m, int n, float scale, const float *a, int lda, const float *b,

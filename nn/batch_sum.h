@@ -44,6 +44,16 @@ size_t cbd_batch_global_rows(const cbd_backend *be, size_t rows);
 void cbd_batch_sum_partials(cbd_backend *be, const cbd_batch_split *sp, float *const *partials, size_t count,
                             float *out);
 
+/* values (count floats, backend memory) summed over the ranks in the tree's
+ * order, in place: for a sum a library made over this rank's whole batch
+ * (cuDNN's weight gradients). Nothing with one rank. */
+void cbd_batch_sum_over_ranks(cbd_backend *be, float *values, size_t count);
+
+/* Every rank's `bytes` of backend memory `mine` into backend memory `all`
+ * (size * bytes), in rank order: on the device with the job's NCCL when it
+ * has one, else through host memory. A copy with one rank. */
+void cbd_batch_gather_backend(cbd_backend *be, const void *mine, size_t bytes, void *all);
+
 /* out = sum over the batch of a row-wise product, as C = A^T B by chunks:
  * dW [m, n] = scale * sum over rows of a[row, m] x b[row, n] (a is rows x m
  * with leading dimension lda, b rows x n with ldb). */

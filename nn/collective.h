@@ -17,6 +17,11 @@ struct cbd_collective {
      * (size * bytes); a call every rank makes, in the same order. A failure
      * ends the whole job (it does not return). */
     void (*allgather)(const cbd_collective *c, const void *mine, size_t bytes, void *all);
+    /* The same on GPU memory, queued on `stream` (a cudaStream_t) and made
+     * of NCCL; NULL where the job has none (no NCCL in the build, ranks
+     * sharing a GPU, CBD_NCCL=off): GPU sums then go through host memory
+     * and allgather. */
+    void (*allgather_device)(const cbd_collective *c, const void *mine, size_t bytes, void *all, void *stream);
     void *impl;
 };
 

@@ -7,7 +7,12 @@
 #include <string.h>
 
 #include "nn/log.h"
+#include "nn/backend.h"
 #include "parallel/launch.h"
+#include "parallel/launch_env.h"
+#ifdef CBD_HAVE_NCCL
+#include "parallel/launch_nccl.h"
+#endif
 #include "store/digest.h"
 
 static cbd_collective world = {.rank = 0, .size = 1};
@@ -36,7 +41,11 @@ int cbd_ranks_main(int argc, char **argv, int (*stage)(int argc, char **argv)) {
             snprintf(prefix, sizeof prefix, "rank %d: ", world.rank);
             cbd_log_set_prefix(prefix);
             if (world.rank > 0) cbd_log_delay_errors(1);
+#ifdef CBD_HAVE_NCCL
+            cbd_launch_nccl_attach(&world);
+#endif
         }
+        cbd_backend_choose_gpu(cbd_launch_env_local_rank()); /* one rank a GPU */
     }
     const int code = stage(argc, argv);
     if (code != 0 && world.size > 1) cbd_launch_abort(code);
@@ -46,7 +55,17 @@ int cbd_ranks_main(int argc, char **argv, int (*stage)(int argc, char **argv)) {
 int cbd_ranks_rank(void) { return world.rank; }
 int cbd_ranks_size(void) { return world.size; }
 const cbd_collective *cbd_ranks_collective(void) { return world.size > 1 ? &world : NULL; }
-const char *cbd_ranks_support(void) { return cbd_launch_support(); }
+const char *cbd_ranks_support(void) {
+#ifdef CBD_HAVE_NCCL
+    static char text[512];
+    if (!text[0])
+        snprintf(text, sizeof text, "%s; GPU ranks (one a GPU) sum with %s", cbd_launch_support(),
+                 cbd_launch_nccl_support());
+    return text;
+#else
+    return cbd_launch_support();
+#endif
+}
 
 /* The digest of this process's executable (0 when it cannot be read). */
 static uint64_t executable_digest(void) {

@@ -108,20 +108,14 @@ static void header(cbd_text *t, const cbd_slurm_options *o, const char *job_name
     cbd_text_printf(t, "#!/bin/bash\n#SBATCH --job-name=%s\n#SBATCH --output=%s/logs/%s\n", job_name, o->dir, log_name);
     cbd_text_printf(t, "#SBATCH --ntasks=%d\n#SBATCH --cpus-per-task=%d\n", tasks, o->cpus);
     if (o->nodes && tasks > 1) cbd_text_printf(t, "#SBATCH --nodes=%d\n", o->nodes);
-    if (o->gpu && tasks > 0) cbd_text_printf(t, "#SBATCH --gpus-per-task=1\n");
+    /* a GPU a task; every task of a node sees the node's GPUs and takes the
+     * one of its local rank, so that NCCL can reach the others directly */
+    if (o->gpu && tasks > 0) cbd_text_printf(t, "#SBATCH --gpus-per-task=1\n#SBATCH --gpu-bind=none\n");
     if (o->partition) cbd_text_printf(t, "#SBATCH --partition=%s\n", o->partition);
     if (o->time) cbd_text_printf(t, "#SBATCH --time=%s\n", o->time);
     if (o->account) cbd_text_printf(t, "#SBATCH --account=%s\n", o->account);
     cbd_text_printf(t, "set -euo pipefail\ncd '%s'\nBIN='%s'\nexport CBD_THREADS=\"${SLURM_CPUS_PER_TASK:-1}\"\n",
                     cwd, bin);
-}
-
-/* The tasks of a stage job: --ranks, but one GPU for a training job with
- * --gpu (training on several GPUs needs NCCL, which this version lacks; the
- * dump and the evaluation share their batches over any number of GPUs). */
-static int tasks_of(const cbd_plan_job *j, const cbd_slurm_options *o) {
-    if (o->gpu && (j->kind == CBD_JOB_TEACHER || j->kind == CBD_JOB_MODEL)) return 1;
-    return o->ranks;
 }
 
 static int write_script(const cbd_slurm_options *o, const char *name, const cbd_text *t, char *err, size_t err_len) {
@@ -193,8 +187,7 @@ int cbd_plan_write_slurm(const cbd_plan_jobs *p, const cbd_slurm_options *o, con
     cbd_text t = {0}, submit = {0};
     char job_name[700];
     snprintf(job_name, sizeof job_name, "cbd-%s-teachers", stem);
-    cbd_plan_job teacher_kind = {.kind = CBD_JOB_TEACHER};
-    header(&t, o, job_name, "%x-%A_%a.out", tasks_of(&teacher_kind, o), cwd, bin);
+    header(&t, o, job_name, "%x-%A_%a.out", tasks, cwd, bin);
     for (int j = 0; j < p->count; j++) {
         if (p->jobs[j].kind != CBD_JOB_TEACHER) continue;
         cbd_text_printf(&t, "%s%d) # teacher %s\n    srun --mpi=%s ", teachers ? "" : "case \"$SLURM_ARRAY_TASK_ID\" in\n",
@@ -231,7 +224,7 @@ int cbd_plan_write_slurm(const cbd_plan_jobs *p, const cbd_slurm_options *o, con
         snprintf(job_name, sizeof job_name, report ? "cbd-%s-%s" : "cbd-%s-%s-%s", stem, kind_word(job->kind), name);
         cbd_text_clear(&t);
         const int stage = job->kind != CBD_JOB_REPORT;
-        header(&t, o, job_name, "%x-%j.out", stage ? tasks_of(job, o) : 1, cwd, bin);
+        header(&t, o, job_name, "%x-%j.out", stage ? tasks : 1, cwd, bin);
         if (stage) cbd_text_printf(&t, "srun --mpi=%s ", o->mpi);
         shell_command(job, o, &t);
         cbd_text_printf(&t, "\n");
@@ -257,7 +250,7 @@ int cbd_plan_write_slurm(const cbd_plan_jobs *p, const cbd_slurm_options *o, con
     if (rc == 0)
         fprintf(stderr, "cbd-plan: wrote %d Slurm scripts and %s/submit.sh (%d task%s a stage job%s); submit with: %s/submit.sh\n",
                 p->count - teachers + (teachers ? 1 : 0), o->dir, tasks, tasks == 1 ? "" : "s",
-                o->gpu ? ", one GPU each; training jobs on one GPU" : "", o->dir);
+                o->gpu ? ", one GPU each" : "", o->dir);
     cbd_text_free(&t);
     cbd_text_free(&submit);
     return rc ? -1 : 0;

@@ -70,11 +70,12 @@ want="--dependency=afterok:$(id eval-teacher_t1.sbatch):$(id eval-teacher_t2.sba
 [ "$(deps report.sbatch)" = "$want" ] || fail "the report: $(deps report.sbatch), expected $want"
 [ "$(wc -l <sbatch.log)" -eq 11 ] || fail "submit.sh made $(wc -l <sbatch.log) submissions, expected 11"
 
-# the GPU variant: a GPU a task; training on one GPU, the dump on all
+# the GPU variant: a GPU a task, training and the dump on all of them
 "$bin/cbd-plan" --config exp.ini --slurm gpu --ranks 4 --gpu 2>/dev/null
 grep -qx "#SBATCH --gpus-per-task=1" gpu/features-t1.sbatch && grep -qx "#SBATCH --ntasks=4" gpu/features-t1.sbatch ||
     fail "the GPU dump is not 4 tasks with a GPU each"
-grep -qx "#SBATCH --ntasks=1" gpu/teachers.sbatch || fail "GPU training is not one task"
+grep -qx "#SBATCH --ntasks=4" gpu/teachers.sbatch && grep -qx "#SBATCH --gpus-per-task=1" gpu/teachers.sbatch ||
+    fail "GPU training is not 4 tasks with a GPU each"
 grep -q -- "--set experiment.device=cuda" gpu/model-student.sbatch || fail "the GPU variant does not set device = cuda"
 
 # refusals

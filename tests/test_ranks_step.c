@@ -5,7 +5,12 @@
  * step the gradients, and after the last the weights, momentum and batch-norm
  * statistics, must be the same bits. Shows where they part (the first
  * tensor) when they do. Also: a batch whose chunks the ranks cannot share is
- * refused with a message. */
+ * refused with a message.
+ *
+ * A third copy takes the path of GPU ranks with NCCL (nn/batch_sum.c:
+ * partials gathered into backend memory, the top of the tree added there by
+ * the backend's ops): on the cpu backend, given a stream and a device
+ * allgather that is MPI's; its bits must be the same. */
 #include <string.h>
 
 #include "nn/batch_sum.h"
@@ -44,6 +49,12 @@ static const char *first_difference(const cbd_params *a, const cbd_params *b, in
     return first;
 }
 
+/* The device allgather of the job's ranks, played by host memory. */
+static void allgather_as_device(const cbd_collective *c, const void *mine, size_t bytes, void *all, void *stream) {
+    CHECK(stream != NULL, "a device allgather without the backend's stream");
+    c->allgather(c, mine, bytes, all);
+}
+
 static int run(int argc, char **argv) {
     (void)argc;
     (void)argv;
@@ -59,17 +70,32 @@ static int run(int argc, char **argv) {
               "a batch of %d on %d ranks was not refused (%s)", 2 * ranks + ranks / 2, ranks, err);
         cbd_batch_split_set(ranked_be, cbd_ranks_collective(), BATCH, err, sizeof err);
     }
-    train_fixture whole, mine;
+    cbd_backend *device_be = test_cpu_backend();
+    static int stream_stand_in;
+    device_be->stream = &stream_stand_in;
+    cbd_collective device_ranks;
+    if (ranks > 1) {
+        device_ranks = *cbd_ranks_collective();
+        device_ranks.allgather_device = allgather_as_device;
+    }
+    CHECK(cbd_batch_split_set(device_be, ranks > 1 ? &device_ranks : NULL, BATCH, err, sizeof err) == 0, "%s", err);
+    train_fixture whole, mine, device;
     fixture_create(&whole, whole_be, "resnet20", 3, 16, BATCH, CLASSES, 7);
     fixture_create(&mine, ranked_be, "resnet20", 3, 16, share, CLASSES, 7);
+    fixture_create(&device, device_be, "resnet20", 3, 16, share, CLASSES, 7);
     for (int s = 0; s < STEPS; s++) {
         fixture_batch_learnable(&whole, s, CLASSES);
         take_rows(&whole, &mine, rank * share, share);
+        take_rows(&whole, &device, rank * share, share);
         const double loss_whole = fixture_step(&whole);
         const double loss_mine = fixture_step(&mine);
+        fixture_step(&device);
         double diff;
         const char *at = first_difference(&whole.m.params, &mine.m.params, 1, &diff);
         CHECK(at == NULL, "rank %d of %d, step %d: gradients differ from one process's, first at %s (max |d| %.3g)",
+              rank, ranks, s, at, diff);
+        at = first_difference(&whole.m.params, &device.m.params, 1, &diff);
+        CHECK(at == NULL, "rank %d of %d, step %d: the device-sum path's gradients differ, first at %s (max |d| %.3g)",
               rank, ranks, s, at, diff);
         const double total = cbd_collective_sum_double(cbd_ranks_collective(), loss_mine * share) / BATCH;
         CHECK(fabs(total - loss_whole) <= 1e-6 * fabs(loss_whole), "step %d: loss %.9g on ranks, %.9g whole", s,
@@ -82,8 +108,13 @@ static int run(int argc, char **argv) {
     at = first_difference(&whole.m.params, &mine.m.params, 2, &diff);
     CHECK(at == NULL, "rank %d of %d: momentum differs after %d steps, first at %s (max |d| %.3g)", rank, ranks,
           STEPS, at, diff);
+    at = first_difference(&whole.m.params, &device.m.params, 0, &diff);
+    CHECK(at == NULL, "rank %d of %d: the device-sum path's weights differ after %d steps, first at %s", rank, ranks,
+          STEPS, at);
     fixture_free(&whole);
     fixture_free(&mine);
+    fixture_free(&device);
+    cbd_backend_destroy(device_be);
     cbd_backend_destroy(whole_be);
     cbd_backend_destroy(ranked_be);
     if (rank == 0) printf("  %d steps of resnet20, batch %d on %d rank(s): the bits of one process\n", STEPS, BATCH, ranks);

@@ -215,12 +215,6 @@ static int setup(run_state *r, const cbd_dataset *train, int resume, int64_t *st
         return CBD_EXIT_USAGE;
     }
     r->local_batch = job->batch_size / r->ranks;
-    if (r->ranks > 1 && strcmp(r->be->name, "cpu") != 0) {
-        cbd_log("cbd: error: %s: training on %d ranks runs on device = cpu in this version (the %s backend's "
-                "batch norm does not combine ranks yet; docs/scale.md): run one rank per job there", job->label, r->ranks,
-                r->be->name);
-        return CBD_EXIT_USAGE;
-    }
     if (r->ranks > 1 && job->on_bad_image == CBD_BAD_IMAGE_SKIP) {
         cbd_log("cbd: error: %s: [data] on_bad_image = skip cannot train on %d ranks (a skipped image would "
                 "leave the ranks with batches of different sizes): use fail, or one rank", job->label, r->ranks);

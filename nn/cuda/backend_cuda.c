@@ -275,7 +275,11 @@ cbd_backend *cbd_backend_cuda_create(char *err, size_t err_len) {
         free(be);
         return NULL;
     }
-    impl->device = 0; /* the first visible GPU: choose with CUDA_VISIBLE_DEVICES */
+    /* one rank per GPU: the local rank among the visible GPUs (all ranks on
+     * GPU 0 when each sees one, as Slurm's --gpus-per-task arranges) */
+    int visible = 0;
+    if (cudaGetDeviceCount(&visible) != cudaSuccess || visible < 1) visible = 1;
+    impl->device = cbd_backend_gpu_rank() % visible;
     if (cuda_impl_init(impl, err, err_len) != 0) {
         cuda_impl_free(impl);
         free(be);
@@ -283,6 +287,7 @@ cbd_backend *cbd_backend_cuda_create(char *err, size_t err_len) {
     }
     be->name = "cuda";
     be->impl = impl;
+    be->stream = impl->stream;
     be->destroy = cuda_destroy;
     be->ops = (cbd_ops)CBD_BACKEND_OPS_TABLE;
     return be;

@@ -16,9 +16,19 @@
  * added with atomics. Own kernels rather than cuDNN's because cuDNN returns
  * the inverse standard deviation and folds its own running-average rule into
  * the forward call, while the op table keeps the biased batch variance and
- * updates running statistics apart. */
+ * updates running statistics apart.
+ *
+ * Data-parallel ranks (nn/batch_sum.h) each hold the same number of images,
+ * so the same chunking: after step 1 every rank's partials are gathered
+ * (NCCL, or through the host) and step 2 combines them rank by rank, chunk
+ * by chunk, the same order on every rank. The bits depend on R (the chunks
+ * are R times smaller) but not on the run. */
 #include "nn/cuda/cuda_backend.h"
 #include "nn/cuda/reduce_cuda.cuh"
+
+extern "C" {
+#include "nn/batch_sum.h"
+}
 
 /* Threads of a chunk block, and about how many values a chunk holds: enough
  * to keep a block busy, few enough for many blocks per channel. */
@@ -96,21 +106,22 @@ __global__ static void bn_chunk_stats_kernel(cbd_shape4 s, int images_per_chunk,
 /* One thread per channel: the chunks combined in order (Chan et al.:
  * mean_ab = mean_a + d * n_b / n_ab, m2_ab = m2_a + m2_b + d^2 n_a n_b / n_ab
  * with d = mean_b - mean_a), then mean and biased variance as floats. */
-__global__ static void bn_combine_stats_kernel(cbd_shape4 s, bn_chunking k, const double *partial, float *batch_mean,
-                                               float *batch_var) {
-    const size_t plane = (size_t)s.h * s.w;
+__global__ static void bn_combine_stats_kernel(cbd_shape4 s, bn_chunking k, int ranks, const double *partial,
+                                               float *batch_mean, float *batch_var) {
+    const size_t plane = (size_t)s.h * s.w, per_rank = (size_t)s.c * k.chunks * 2;
     for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < s.c; c += gridDim.x * blockDim.x) {
         double count = 0.0, mean = 0.0, m2 = 0.0;
-        for (int chunk = 0; chunk < k.chunks; chunk++) {
-            int n0, n1;
-            bn_chunk_images(chunk, k.images_per_chunk, s.n, &n0, &n1);
-            const double nb = (double)(n1 - n0) * (double)plane, n_ab = count + nb;
-            const double *pair = bn_partial_pair((double *)partial, c, k.chunks, chunk);
-            const double d = pair[0] - mean;
-            mean += d * nb / n_ab;
-            m2 += pair[1] + d * d * count * nb / n_ab;
-            count = n_ab;
-        }
+        for (int r = 0; r < ranks; r++)
+            for (int chunk = 0; chunk < k.chunks; chunk++) {
+                int n0, n1;
+                bn_chunk_images(chunk, k.images_per_chunk, s.n, &n0, &n1);
+                const double nb = (double)(n1 - n0) * (double)plane, n_ab = count + nb;
+                const double *pair = bn_partial_pair((double *)partial + r * per_rank, c, k.chunks, chunk);
+                const double d = pair[0] - mean;
+                mean += d * nb / n_ab;
+                m2 += pair[1] + d * d * count * nb / n_ab;
+                count = n_ab;
+            }
         batch_mean[c] = (float)mean;
         batch_var[c] = (float)(m2 / count);
     }
@@ -148,6 +159,17 @@ static double *bn_partials(cbd_backend *be, const cbd_shape4 *s, bn_chunking k) 
     return (double *)cuda_buffer(cuda_of(be), CUDA_BUFFER_REDUCE, (size_t)s->c * k.chunks * 2 * sizeof(double));
 }
 
+/* Every rank's partials side by side, rank order (this rank's own buffer
+ * when it is the only one). */
+static const double *bn_partials_of_ranks(cbd_backend *be, const cbd_shape4 *s, bn_chunking k, double *partial) {
+    const int ranks = cbd_batch_ranks(be);
+    if (ranks == 1) return partial;
+    const size_t bytes = (size_t)s->c * k.chunks * 2 * sizeof(double);
+    double *all = (double *)cuda_buffer(cuda_of(be), CUDA_BUFFER_RANKS, (size_t)ranks * bytes);
+    cbd_batch_gather_backend(be, partial, bytes, all);
+    return all;
+}
+
 static unsigned bn_channel_blocks(int channels) {
     return (unsigned)((channels + CUDA_THREADS - 1) / CUDA_THREADS);
 }
@@ -162,8 +184,9 @@ extern "C" void cuda_batchnorm_forward_train(cbd_backend *be, const cbd_shape4 *
     bn_chunk_stats_kernel<<<dim3((unsigned)k.chunks, (unsigned)s->c), BN_THREADS, 0, cuda_stream(be)>>>(
         *s, k.images_per_chunk, x, partial);
     CUDA_CHECK_LAUNCH();
-    bn_combine_stats_kernel<<<bn_channel_blocks(s->c), CUDA_THREADS, 0, cuda_stream(be)>>>(*s, k, partial,
-                                                                                         batch_mean, batch_var);
+    const double *all = bn_partials_of_ranks(be, s, k, partial);
+    bn_combine_stats_kernel<<<bn_channel_blocks(s->c), CUDA_THREADS, 0, cuda_stream(be)>>>(
+        *s, k, cbd_batch_ranks(be), all, batch_mean, batch_var);
     CUDA_CHECK_LAUNCH();
     bn_apply(be, s, eps, x, gamma, beta, batch_mean, batch_var, y, relu);
 }
@@ -209,16 +232,18 @@ __global__ static void bn_chunk_grad_sums_kernel(cbd_shape4 s, int images_per_ch
     bn_store_pair(partial, c, chunk, sum_dy, sum_dy_xhat);
 }
 
-/* One thread per channel: dbeta and dgamma, the chunks added in order. */
-__global__ static void bn_combine_grads_kernel(int channels, int chunks, const double *partial, float *dgamma,
-                                               float *dbeta) {
+/* One thread per channel: dbeta and dgamma, the ranks' chunks added in order. */
+__global__ static void bn_combine_grads_kernel(int channels, int chunks, int ranks, const double *partial,
+                                               float *dgamma, float *dbeta) {
+    const size_t per_rank = (size_t)channels * chunks * 2;
     for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < channels; c += gridDim.x * blockDim.x) {
         double db = 0.0, dg = 0.0;
-        for (int chunk = 0; chunk < chunks; chunk++) {
-            const double *pair = bn_partial_pair((double *)partial, c, chunks, chunk);
-            db += pair[0];
-            dg += pair[1];
-        }
+        for (int r = 0; r < ranks; r++)
+            for (int chunk = 0; chunk < chunks; chunk++) {
+                const double *pair = bn_partial_pair((double *)partial + r * per_rank, c, chunks, chunk);
+                db += pair[0];
+                dg += pair[1];
+            }
         dbeta[c] = (float)db;
         dgamma[c] = (float)dg;
     }
@@ -248,11 +273,14 @@ extern "C" void cuda_batchnorm_backward(cbd_backend *be, const cbd_shape4 *s, fl
     bn_chunk_grad_sums_kernel<<<dim3((unsigned)k.chunks, (unsigned)s->c), BN_THREADS, 0, cuda_stream(be)>>>(
         *s, k.images_per_chunk, eps, x, dy, relu_y, batch_mean, batch_var, partial);
     CUDA_CHECK_LAUNCH();
-    bn_combine_grads_kernel<<<bn_channel_blocks(s->c), CUDA_THREADS, 0, cuda_stream(be)>>>(s->c, k.chunks, partial,
-                                                                                         dgamma, dbeta);
+    const int ranks = cbd_batch_ranks(be);
+    const double *all = bn_partials_of_ranks(be, s, k, partial);
+    bn_combine_grads_kernel<<<bn_channel_blocks(s->c), CUDA_THREADS, 0, cuda_stream(be)>>>(s->c, k.chunks, ranks,
+                                                                                         all, dgamma, dbeta);
     CUDA_CHECK_LAUNCH();
     const size_t total = cbd_shape4_count(*s), plane = (size_t)s->h * s->w;
-    const float count = (float)((size_t)s->n * plane);
+    /* M: the values of a channel over the whole batch, every rank's */
+    const float count = (float)((size_t)s->n * ranks * plane);
     if (total <= 0xffffffffu)
         bn_backward_dx_kernel<unsigned><<<cuda_blocks_for(total), CUDA_THREADS, 0, cuda_stream(be)>>>(
             (unsigned)total, (unsigned)plane, (unsigned)s->c, count, eps, x, dy, relu_y, gamma, batch_mean,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/batch_sum.h"
 #include "nn/cuda/cuda_backend.h"
 #include "nn/log.h"
 
@@ -270,4 +271,6 @@ void cuda_conv2d_backward_weights(cbd_backend *be, const cbd_conv_shape *s, cons
                                                (cudnnConvolutionBwdFilterAlgo_t)p->bwd_filter.algo, ws,
                                                p->bwd_filter.workspace, &zero, p->w, o.out));
     finish(be, p, &o, dw, w_count(s));
+    /* data-parallel: this rank's sum over its images, then over the ranks */
+    cbd_batch_sum_over_ranks(be, dw, w_count(s));
 }

@@ -48,6 +48,7 @@ enum {
     CUDA_BUFFER_BF16_A,         /* bf16 convolution operands: x or dy */
     CUDA_BUFFER_BF16_B,         /*   the weights */
     CUDA_BUFFER_BF16_C,         /*   the result (y, dx or dw), or dy for the weight gradient */
+    CUDA_BUFFER_RANKS,          /* batch-norm partials of every rank (data-parallel training) */
     CUDA_BUFFER_SLOTS
 };
 
