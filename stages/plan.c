@@ -136,6 +136,15 @@ static const char *model_ckpt(const char *out_dir, const cbd_config *model) {
     return p;
 }
 
+/* The metrics CSV beside a checkpoint (STEM.ckpt.h5 -> STEM.metrics.csv). */
+static const char *metrics_of(const char *ckpt) {
+    char stem[CBD_RUN_PATH_MAX], *p = ring_slot();
+    const size_t n = strlen(ckpt), suffix = strlen(".ckpt.h5");
+    snprintf(stem, sizeof stem, "%.*s", (int)(n > suffix ? n - suffix : n), ckpt);
+    cbd_layout_join(p, CBD_RUN_PATH_MAX, stem, ".metrics.csv");
+    return p;
+}
+
 static void usage(FILE *out) {
     fprintf(out, "usage: cbd-plan --config FILE [--set S.KEY=VALUE ...] [--slurm DIR [Slurm options]]\n"
                  "prints the make rules of the experiment's stages on standard output; with --slurm,\n"
@@ -344,13 +353,24 @@ int main(int argc, char **argv) {
     cbd_layout_report(report_stem, sizeof report_stem, out_dir);
     cbd_layout_join(report_md, sizeof report_md, report_stem, ".md");
     fprintf(out, "report: %s\n\n", report_md);
-    text_set(&pre, "%s %s $(BIN)/cbd-report", evals.p ? cbd_text_str(&evals) : "", report_stamp);
+    text_set(&pre, "%s %s $(BIN)/cbd-report $(BIN)/cbd-curves", evals.p ? cbd_text_str(&evals) : "", report_stamp);
     text_set(&cmd, "$(BIN)/cbd-report --out %s --title '%s'", report_stem, cfg.experiment.name);
     for (int i = 0; i < cfg.teacher_count; i++)
         cbd_text_printf(&cmd, " '%s=%s'", cfg.teachers[i].label, teacher_eval(out_dir, cfg.teachers[i].name));
     for (int m = 0; m < n_models; m++)
         cbd_text_printf(&cmd, " '%s=%s'", models[m].student.label, eval_json(out_dir, models[m].student_name));
     cbd_text_printf(&cmd, " >/dev/null");
+    /* the training curves of every run that trained (tau-norm and ensembles do not) */
+    char curves[CBD_RUN_PATH_MAX];
+    cbd_layout_join(curves, sizeof curves, out_dir, "/curves");
+    cbd_text_printf(&cmd, " && $(BIN)/cbd-curves --out %s --title '%s'", curves, cfg.experiment.name);
+    for (int i = 0; i < cfg.teacher_count; i++)
+        cbd_text_printf(&cmd, " '%s=%s'", cfg.teachers[i].name, metrics_of(teacher_ckpt(out_dir, cfg.teachers[i].name)));
+    for (int m = 0; m < n_models; m++) {
+        const int method = models[m].student.method;
+        if (method == CBD_METHOD_TAU_NORM || method == CBD_METHOD_ENSEMBLE) continue;
+        cbd_text_printf(&cmd, " '%s=%s'", models[m].student_name, metrics_of(model_ckpt(out_dir, &models[m])));
+    }
     rule(out, CBD_JOB_REPORT, "report", report_md, &pre, &cmd);
     fprintf(out, "show: %s\n\t@sed -n '/^| model/,/^$$/p' %s\n", report_md, report_md);
     free(models);

@@ -76,6 +76,10 @@ if "$bin/cbd-evaluate" --config x.ini --model run/teachers/t1.ckpt.h5 --model ru
     --quiet >err.out 2>&1; then fail "--ncm with an ensemble was accepted"; fi
 
 [ -f run/report.md ] && [ -f run/report.csv ] && [ -f run/report.per_class.svg ] || fail "make report wrote no report"
+check_png run/report.per_class.png 790 480
+check_png run/curves/all.png 790 600
+for run in t1 lin crt lws ft; do check_png run/curves/$run.png 790 900; done
+[ ! -e run/curves/tau.png ] && [ ! -e run/curves/ens.png ] || fail "curves drawn for a model that did not train"
 grep -q '^| CB | 2 |' run/report.md || { cat run/report.md >&2; fail "the two CB seeds are not one row of 2 seeds"; }
 for label in Instance 'teacher lin' crt lws tau ft ens; do
     grep -q "^| $label | 1 |" run/report.md || { cat run/report.md >&2; fail "no report row for $label"; }

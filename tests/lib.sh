@@ -11,6 +11,7 @@
 #   expect_message WHAT PATTERN   # fails unless $work/err matches PATTERN (grep)
 #   files_digest FILE...          # one line that changes when any of the files does
 #   leftover_temporaries DIR      # the *.tmp.PID files under DIR
+#   check_png FILE WIDTH HEIGHT   # fails unless FILE is a PNG of that size
 # `fail MESSAGE` ends the test.
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -71,3 +72,13 @@ files_digest() {
 }
 
 leftover_temporaries() { find "$1" -name '*.tmp.*' 2>/dev/null || true; }
+
+check_png() {
+    local file=$1 want="$2 $3"
+    [ -s "$file" ] || fail "no $file"
+    [ "$(head -c 8 "$file" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] || fail "$file is not a PNG"
+    # IHDR: width and height, big-endian, at bytes 16..23
+    local size
+    size=$(od -An -j16 -N8 -tu1 "$file" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4, $5 * 16777216 + $6 * 65536 + $7 * 256 + $8 }')
+    [ "$size" = "$want" ] || fail "$file is $size pixels, expected $want"
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cbd-report end to end on small evaluation files: the mean ± sd of seeds, the
-# CSV, well-formed SVG, the sweep plot, and the exit codes of bad input.
+# CSV, well-formed SVG and its PNG, the sweep plot, a legend that wraps long
+# labels instead of cutting them, and the exit codes of bad input.
 # usage: test_report.sh CBD_REPORT WORK_DIR
 set -euo pipefail
 
@@ -106,8 +107,15 @@ expect_in "$csv" "B (base),1,,0.600000,,0.450000,,0.250000,,0.500000,,0.900000,,
 [ "$(wc -l <"$csv")" -eq 3 ] || fail "csv has $(wc -l <"$csv") lines, expected 3"
 
 check_svg "$out.per_class.svg"
+check_png "$out.per_class.png" 790 480
 expect_in "$out.per_class.svg" "cat &amp; &lt;dog&gt;"
 [ -e "$out.sweep.svg" ] && fail "a sweep plot without @X rows"
+[ -e "$out.sweep.png" ] && fail "a sweep PNG without @X rows"
+# a long label wraps onto a second legend line, whole
+run_report 0 --out "$work/rep/long" "CBD + logit adjustment (tau 1)=$work/a1.json"
+expect_in "$work/rep/long.per_class.svg" ">CBD + logit adjustment</text>"
+expect_in "$work/rep/long.per_class.svg" ">(tau 1)</text>"
+grep -q "…" "$work/rep/long.per_class.svg" && fail "the legend cut a label of two lines"
 ls "$work/rep/sub" | grep -q '\.tmp' && fail "a temporary file was left behind"
 
 # --class: a class's top-1 as a column, mean ± sd over seeds (fish: 0.30, 0.40 -> 35.0 ± 7.1)
@@ -126,6 +134,7 @@ expect_in "$work/err" "--class shark: $work/a1.json has no such class (its class
 sweep=$work/rep/sweep
 run_report 0 --out "$sweep" --x-name "K teachers" "k1@1=$work/a1.json" "k1@1=$work/a2.json" "k4@4=$work/b1.json"
 check_svg "$sweep.sweep.svg"
+check_png "$sweep.sweep.png" 790 480
 check_svg "$sweep.per_class.svg"
 expect_in "$sweep.sweep.svg" "K teachers"
 expect_in "$sweep.csv" "k4,1,4,0.600000,"

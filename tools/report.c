@@ -11,7 +11,7 @@
 #include "store/fsutil.h"
 #include "tools/cli.h"
 #include "tools/report_eval.h"
-#include "tools/report_svg.h"
+#include "tools/report_plots.h"
 #include "tools/report_text.h"
 
 static const char usage_text[] =
@@ -28,8 +28,9 @@ static const char usage_text[] =
     "  of their labels' first rows.\n"
     "\n"
     "options:\n"
-    "  --out PREFIX    write PREFIX.md, PREFIX.csv, PREFIX.per_class.svg and, with\n"
-    "                  @X rows, PREFIX.sweep.svg (the folder is created if missing)\n"
+    "  --out PREFIX    write PREFIX.md, PREFIX.csv, PREFIX.per_class.{svg,png} and,\n"
+    "                  with @X rows, PREFIX.sweep.{svg,png} (the folder is created\n"
+    "                  if missing)\n"
     "  --title TEXT    title of the report and plots (default \"Comparison\")\n"
     "  --x-name NAME   name of X, on the sweep plot's axis (default \"x\")\n"
     "  --class NAME    add the class's top-1 (mean and sd over seeds) as a column of\n"
@@ -387,7 +388,7 @@ static void write_csv(report_text *t, const model *m, int nmodels, const report_
     }
 }
 
-static void plot_per_class(report_text *t, const args *a, const model *m, int nmodels, const report_eval *evals) {
+static void plot_per_class(plot_figure *f, const args *a, const model *m, int nmodels, const report_eval *evals) {
     const report_eval *first = &evals[0];
     const char **names = cbd_malloc((size_t)first->classes * sizeof *names);
     long long *counts = cbd_malloc((size_t)first->classes * sizeof *counts);
@@ -402,14 +403,14 @@ static void plot_per_class(report_text *t, const args *a, const model *m, int nm
         for (int c = 0; c < first->classes; c++) row[c] = class_mean(&m[j], evals, c);
         series[j] = (report_series){m[j].label, row};
     }
-    report_svg_per_class(t, a->title, first->classes, names, counts, series, nmodels);
+    report_plot_per_class(f, a->title, first->classes, names, counts, series, nmodels);
     free(series);
     free(acc);
     free(counts);
     free(names);
 }
 
-static void plot_sweep(report_text *t, const args *a, const model *m, int nmodels, const report_eval *evals) {
+static void plot_sweep(plot_figure *f, const args *a, const model *m, int nmodels, const report_eval *evals) {
     static const int cols[REPORT_SWEEP_SERIES] = {COL_ALL, COL_MANY, COL_MID, COL_FEW};
     report_sweep_point *points = cbd_calloc((size_t)nmodels, sizeof *points);
     for (int j = 0; j < nmodels; j++) {
@@ -429,7 +430,7 @@ static void plot_sweep(report_text *t, const args *a, const model *m, int nmodel
         for (; i > 0 && points[i - 1].x > p.x; i--) points[i] = points[i - 1];
         points[i] = p;
     }
-    report_svg_sweep(t, a->title, a->x_name, points, nmodels);
+    report_plot_sweep(f, a->title, a->x_name, points, nmodels);
     free(points);
 }
 
@@ -445,6 +446,21 @@ static void write_output(const char *prefix, const char *suffix, const report_te
     char *path = output_path(prefix, suffix);
     if (cbd_write_file_atomic(path, t->data, t->len, err, sizeof err) != 0)
         cbd_fail(CBD_EXIT_FAILURE, "%s", err); /* err names the file */
+    free(path);
+}
+
+/* PREFIX<name>.svg and PREFIX<name>.png of one figure. */
+static void write_figure(const char *prefix, const char *name, const plot_figure *f) {
+    report_text svg = {0};
+    plot_figure_svg(f, &svg);
+    char suffix[64];
+    snprintf(suffix, sizeof suffix, "%s.svg", name);
+    write_output(prefix, suffix, &svg);
+    report_text_free(&svg);
+    snprintf(suffix, sizeof suffix, "%s.png", name);
+    char err[1024];
+    char *path = output_path(prefix, suffix);
+    if (plot_figure_png(f, path, err, sizeof err) != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
     free(path);
 }
 
@@ -480,7 +496,8 @@ int main(int argc, char **argv) {
     }
     resolve_classes(&a, &evals[0]);
 
-    report_text table = {0}, md = {0}, csv = {0}, per_class = {0}, sweep = {0};
+    report_text table = {0}, md = {0}, csv = {0};
+    plot_figure per_class = {0}, sweep = {0};
     model_table(&table, m, nmodels, evals, &a);
     write_md(&md, &a, m, nmodels, evals, &table);
     write_csv(&csv, m, nmodels, evals, &a);
@@ -490,15 +507,15 @@ int main(int argc, char **argv) {
     make_parent(a.out);
     write_output(a.out, ".md", &md);
     write_output(a.out, ".csv", &csv);
-    write_output(a.out, ".per_class.svg", &per_class);
-    if (m[0].has_x) write_output(a.out, ".sweep.svg", &sweep);
+    write_figure(a.out, ".per_class", &per_class);
+    if (m[0].has_x) write_figure(a.out, ".sweep", &sweep);
     fputs(table.data, stdout);
 
     report_text_free(&table);
     report_text_free(&md);
     report_text_free(&csv);
-    report_text_free(&per_class);
-    report_text_free(&sweep);
+    plot_figure_free(&per_class);
+    plot_figure_free(&sweep);
     for (int k = 0; k < a.nrows; k++) report_eval_free(&evals[k]);
     for (int j = 0; j < nmodels; j++) {
         free(m[j].label);
