@@ -9,13 +9,19 @@ data/tiny/train.txt data/tiny/val.txt data/tiny/test.txt data/tiny/classes.txt: 
 
 # Fashion-MNIST-LT (ini/fmnist_lt.ini): Debian's dataset-fashion-mnist, packed,
 # then subsampled to the exponential profile with IF = 100, n_max = 6000.
-FMNIST_IDX ?= /usr/share/datasets/fashion-mnist
+FMNIST_DEBIAN := /usr/share/datasets/fashion-mnist
+FMNIST_IDX ?= $(FMNIST_DEBIAN)
+# FILE of $(FMNIST_IDX), or stop: Debian's folder is filled by installing the
+# package (tools/install-deps fmnist), another one must hold the files already.
+FMNIST_FETCH = f() { test -f "$(FMNIST_IDX)/$$1" && return 0; \
+	if [ "$(FMNIST_IDX)" = "$(FMNIST_DEBIAN)" ]; then tools/install-deps fmnist || exit 2; fi; \
+	test -f "$(FMNIST_IDX)/$$1" || { echo "Fashion-MNIST: $(FMNIST_IDX)/$$1 not found (FMNIST_IDX names the folder of the IDX files; or apt-get install dataset-fashion-mnist)" >&2; exit 2; }; }; f
 data/fmnist_lt/train.h5: | $(BIN)/import-idx
-	@test -f $(FMNIST_IDX)/train-images-idx3-ubyte.gz || { echo "Fashion-MNIST not found in $(FMNIST_IDX): apt-get install dataset-fashion-mnist" >&2; exit 2; }
+	@$(FMNIST_FETCH) train-images-idx3-ubyte.gz
 	@mkdir -p data/fmnist_lt
 	$(BIN)/import-idx --images $(FMNIST_IDX)/train-images-idx3-ubyte.gz --labels $(FMNIST_IDX)/train-labels-idx1-ubyte.gz --class-names data_manifests/fashion_mnist_classes.txt --out $@
 data/fmnist_lt/test.h5: | $(BIN)/import-idx
-	@test -f $(FMNIST_IDX)/t10k-images-idx3-ubyte.gz || { echo "Fashion-MNIST not found in $(FMNIST_IDX): apt-get install dataset-fashion-mnist" >&2; exit 2; }
+	@$(FMNIST_FETCH) t10k-images-idx3-ubyte.gz
 	@mkdir -p data/fmnist_lt
 	$(BIN)/import-idx --images $(FMNIST_IDX)/t10k-images-idx3-ubyte.gz --labels $(FMNIST_IDX)/t10k-labels-idx1-ubyte.gz --class-names data_manifests/fashion_mnist_classes.txt --out $@
 data/fmnist_lt/train_lt.h5: data/fmnist_lt/train.h5 | $(BIN)/make-lt
