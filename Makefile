@@ -3,7 +3,10 @@
 #   make test                  build and run the test suite
 #   make EXP=ini/X.ini         run experiment X's stages (only what is out of date)
 #   make EXP=ini/X.ini teachers   stop after a stage (teachers, features, student, eval); make -j2 runs teachers in parallel
-#   make EXP=ini/X.ini report     the comparison table of every model the INI defines (runs/X/report.md)
+#   make EXP=ini/X.ini report     the comparison table of every model the INI defines (runs/X/report.md),
+#                                 its figures and the training curves (runs/X/curves/)
+#   make EXP=ini/X.ini neighbours the paper's Figure 4: tail-class test images and their nearest training
+#                                 images for the first teacher, cb and [student] (runs/X/neighbours.png)
 #   make bench                 speed against PyTorch on the same cores, and the pipeline's pieces
 #                              (installs Debian's python3-torch; BENCH_ROUNDS=4 rounds per engine)
 #   make sanity                does this build learn?
@@ -24,7 +27,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?=
 FUZZ_LEAKS ?= 1
 
-.PHONY: all deps configure build test test-asan test-slurm kill-test bench sanity clean pipeline teachers features student eval report plan fuzz
+.PHONY: all deps configure build test test-asan test-slurm kill-test bench sanity clean pipeline teachers features student eval report neighbours plan fuzz
 
 all: pipeline
 
@@ -79,7 +82,7 @@ pipeline: plan
 report: plan
 	@$(MAKE) --no-print-directory -f $(PLAN) BIN=$(BIN) report show
 
-teachers features student eval: plan
+teachers features student eval neighbours: plan
 	@$(MAKE) --no-print-directory -f $(PLAN) BIN=$(BIN) $@
 
 # Sanitized build of its own (build-fuzz); the corpora in tests/fuzz are only read.

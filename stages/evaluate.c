@@ -24,6 +24,7 @@
 #include "stages/batch_rounds.h"
 #include "stages/stage_args.h"
 #include "stages/eval_metrics.h"
+#include "stages/eval_neighbours.h"
 #include "views/loader.h"
 #include "training/progress.h"
 #include "stages/stage_common.h"
@@ -51,6 +52,10 @@ static void usage(FILE *out) {
             "  --split test|val   which split of [data] to evaluate (default test)\n"
             "  --ncm              also the nearest-class-mean accuracy of the pooled features\n"
             "                     (class means of the training set's center views, cosine)\n"
+            "  --neighbours K     also NAME.neighbours.csv: for the first 2 images of the split in each\n"
+            "                     of the 5 classes with the fewest training images, their K (1-64)\n"
+            "                     nearest training images by the cosine of the pooled features (the\n"
+            "                     paper's Figure 4; drawn by cbd-contact-sheet)\n"
             "  --set S.KEY=VALUE  override a config value (repeatable), e.g. --set eval.batch_size=64\n"
             "  --force            evaluate again even if the outputs are up to date\n"
             "  --quiet            no progress output (the summary table is still printed)\n"
@@ -236,20 +241,30 @@ static int run_over(const runner *r, const cbd_dataset *ds, const char *label, b
     return rc;
 }
 
-static void add_ncm_rows(void *ctx, const int32_t *labels, int n, const float *logits, const float *features) {
+/* The training pass: class means (NCM) and the rows the neighbours are sought in. */
+typedef struct {
+    cbd_ncm *ncm;
+    cbd_neighbours *neighbours;
+} train_pass;
+
+static void add_train_rows(void *ctx, const int32_t *labels, int n, const float *logits, const float *features) {
     (void)logits;
-    cbd_ncm_add(ctx, features, labels, n);
+    train_pass *p = ctx;
+    if (p->ncm) cbd_ncm_add(p->ncm, features, labels, n);
+    if (p->neighbours) cbd_neighbours_add_train(p->neighbours, features, labels, n);
 }
 
 typedef struct {
     cbd_eval_tally *tally, *ncm_tally;
     const cbd_ncm *ncm;
+    cbd_neighbours *neighbours;
     int *pred; /* [batch] */
 } split_pass;
 
 static void add_split_rows(void *ctx, const int32_t *labels, int n, const float *logits, const float *features) {
     split_pass *p = ctx;
     cbd_eval_tally_add_logits(p->tally, logits, labels, n);
+    if (p->neighbours) cbd_neighbours_add_split(p->neighbours, features, labels, n);
     if (p->ncm) {
         cbd_ncm_predict(p->ncm, features, n, p->pred);
         cbd_eval_tally_add_ranked(p->ncm_tally, p->pred, 1, labels, n);
@@ -522,14 +537,26 @@ static void default_name(const char *model_path, char *out, size_t len) {
     }
 }
 
+/* --neighbours K: a whole number in [1, CBD_NEIGHBOURS_MAX]. */
+static int parse_neighbours(const char *text) {
+    char *end = NULL;
+    const long k = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || k < 1 || k > CBD_NEIGHBOURS_MAX)
+        cbd_fail(CBD_EXIT_USAGE, "--neighbours %s: expected a whole number from 1 to %d", text, CBD_NEIGHBOURS_MAX);
+    return (int)k;
+}
+
 static int stage_main(int argc, char **argv) {
     cbd_stage_args args;
     cbd_stage_parse_args(argc, argv,
-                         CBD_ARG_MODEL | CBD_ARG_NAME | CBD_ARG_SPLIT | CBD_ARG_NCM | CBD_ARG_QUIET | CBD_ARG_FORCE,
+                         CBD_ARG_MODEL | CBD_ARG_NAME | CBD_ARG_SPLIT | CBD_ARG_NCM | CBD_ARG_NEIGHBOURS | CBD_ARG_QUIET |
+                             CBD_ARG_FORCE,
                          CBD_ARG_MODEL, usage, &args);
     const char *config_path = args.config, *model_arg = args.model, *name_arg = args.name;
     const char *split = args.split ? args.split : "test";
     const int use_ncm = args.ncm, quiet = args.quiet;
+    const int neighbours_k =
+        args.neighbours ? parse_neighbours(args.neighbours) : 0;
     if (strcmp(split, "test") != 0 && strcmp(split, "val") != 0)
         cbd_fail(CBD_EXIT_USAGE, "--split %s: expected test or val", split);
     char name[NAME_MAX_LEN + 160];
@@ -555,6 +582,9 @@ static int stage_main(int argc, char **argv) {
     const int n_models = args.n_models;
     if (n_models > 1 && use_ncm)
         cbd_fail(CBD_EXIT_USAGE, "--ncm needs one model: an ensemble of %d has no single feature space", n_models);
+    if (n_models > 1 && neighbours_k)
+        cbd_fail(CBD_EXIT_USAGE, "--neighbours needs one model: an ensemble of %d has no single feature space",
+                 n_models);
     /* the model's description in the outputs: its absolute path, or the members joined by " + " */
     char model_path[CBD_STAGE_MAX_MODELS * 4200];
     model_path[0] = '\0';
@@ -582,6 +612,7 @@ static int stage_main(int argc, char **argv) {
     cbd_output_digest_begin(&decided, &cfg, CBD_OUTPUT_EVAL, NULL, &digests);
     cbd_output_digest_line(&decided, "option split = %s", split);
     cbd_output_digest_line(&decided, "option ncm = %d", use_ncm);
+    if (neighbours_k) cbd_output_digest_line(&decided, "option neighbours = %d", neighbours_k);
     for (int k = 0; k < n_models; k++) {
         cbd_checkpoint_meta mk;
         if (cbd_checkpoint_read_meta(args.models[k], &mk, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
@@ -643,15 +674,25 @@ static int stage_main(int argc, char **argv) {
     char label[96];
 
     cbd_ncm ncm;
+    cbd_neighbours neighbours;
     int64_t ncm_train_skipped = 0;
     const int d = cbd_model_feature_dim(first);
-    if (use_ncm) {
-        cbd_ncm_init(&ncm, classes, d);
-        snprintf(label, sizeof label, "eval %s: train means", name);
-        if (run_over(&run, train, label, add_ncm_rows, &ncm, &ncm_train_skipped, err, sizeof err) != 0) {
+    if (neighbours_k) {
+        int64_t *counts = cbd_malloc((size_t)classes * sizeof *counts);
+        cbd_class_counts(cbd_dataset_labels(train), cbd_dataset_count(train), classes, counts);
+        cbd_neighbours_init(&neighbours, neighbours_k, d, classes, counts);
+        free(counts);
+    }
+    if (use_ncm) cbd_ncm_init(&ncm, classes, d);
+    if (use_ncm || neighbours_k) {
+        train_pass tp = {.ncm = use_ncm ? &ncm : NULL, .neighbours = neighbours_k ? &neighbours : NULL};
+        snprintf(label, sizeof label, "eval %s: train features", name);
+        if (run_over(&run, train, label, add_train_rows, &tp, &ncm_train_skipped, err, sizeof err) != 0) {
             cbd_log("cbd: error: %s", err);
             rc = CBD_EXIT_FAILURE;
         }
+    }
+    if (use_ncm) {
         cbd_ncm_finish(&ncm);
         if (rc == CBD_EXIT_OK && rank == 0 && cbd_ncm_class_count(&ncm) < classes)
             cbd_warn("NCM: %d of %d classes have no usable training feature and are never predicted",
@@ -662,6 +703,7 @@ static int stage_main(int argc, char **argv) {
     cbd_eval_tally_init(&tally, classes, cfg.eval.top_k);
     cbd_eval_tally_init(&ncm_tally, classes, 1);
     split_pass pass = {.tally = &tally, .ncm_tally = &ncm_tally, .ncm = use_ncm ? &ncm : NULL,
+                       .neighbours = neighbours_k ? &neighbours : NULL,
                        .pred = cbd_malloc((size_t)cfg.eval.batch_size * sizeof(int))};
     int64_t skipped = 0;
     snprintf(label, sizeof label, "eval %s: %s", name, split);
@@ -700,6 +742,20 @@ static int stage_main(int argc, char **argv) {
         bad |= write_text(stem, ".confusion.csv", &t);
         write_markdown(&t, &r);
         bad |= write_text(stem, ".md", &t);
+        if (neighbours_k) {
+            /* indices must be exact: a skipped image would shift every later one */
+            char path[CBD_RUN_PATH_MAX];
+            cbd_layout_join(path, sizeof path, stem, ".neighbours.csv");
+            if (skipped || ncm_train_skipped) {
+                cbd_log("cbd: error: --neighbours: %lld images could not be read and were skipped, so the "
+                        "neighbours' image indices would be wrong; %s not written",
+                        (long long)(skipped + ncm_train_skipped), path);
+                bad = 1;
+            } else if (cbd_neighbours_write(&neighbours, path, err, sizeof err) != 0) {
+                cbd_log("cbd: error: %s", err);
+                bad = 1;
+            }
+        }
         write_json(&t, &r);
         bad |= write_text(stem, ".json", &t);
         if (bad) rc = CBD_EXIT_FAILURE;
@@ -709,10 +765,11 @@ static int stage_main(int argc, char **argv) {
         cbd_text_free(&t);
         if (!quiet && !bad)
             cbd_log("eval %s: top-1 %.2f%%, many %.2f%%, mid %.2f%%, few %.2f%% (%lld images%s) in %.1f s; "
-                    "wrote %s.{json,csv,md,confusion.csv}",
+                    "wrote %s.{json,csv,md,confusion.csv%s}",
                     name, 100.0 * summary.top1, 100.0 * summary.group[CBD_SHOT_MANY],
                     100.0 * summary.group[CBD_SHOT_MID], 100.0 * summary.group[CBD_SHOT_FEW],
-                    (long long)tally.images, skipped ? ", some skipped" : "", cbd_now() - started, stem);
+                    (long long)tally.images, skipped ? ", some skipped" : "", cbd_now() - started, stem,
+                    neighbours_k ? ",neighbours.csv" : "");
         free(train_counts);
         free(class_accuracy);
         free(class_group);
@@ -722,6 +779,7 @@ static int stage_main(int argc, char **argv) {
     cbd_eval_tally_free(&tally);
     cbd_eval_tally_free(&ncm_tally);
     if (use_ncm) cbd_ncm_free(&ncm);
+    if (neighbours_k) cbd_neighbours_free(&neighbours);
     for (int k = 0; k < n_models; k++) cbd_model_free(&models[k]);
     free(models);
     cbd_backend_destroy(be);

@@ -145,6 +145,54 @@ static const char *metrics_of(const char *ckpt) {
     return p;
 }
 
+/* `make neighbours`: the paper's Figure 4 (cbd-contact-sheet) for the first
+ * teacher, the model named cb (the class-balanced baseline) and [student]
+ * (CBD), those of them the experiment has, each evaluated with
+ * --neighbours 6 under the name nb-NAME. Not part of `all` (nor of the
+ * Slurm jobs): asked for by name. */
+static void write_neighbours_rule(FILE *out, const cbd_config *cfg, const cbd_config *models, int n_models,
+                                  const char *ini, const char *sets, const char *out_dir) {
+    char sheet[CBD_RUN_PATH_MAX];
+    cbd_layout_join(sheet, sizeof sheet, out_dir, "/neighbours.png");
+    cbd_text ckpts = {0}, cmd = {0}, rows = {0};
+    int columns = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        const char *name = NULL, *label = NULL, *ckpt = NULL;
+        if (pass == 0 && cfg->teacher_count > 0) {
+            name = cfg->teachers[0].name;
+            label = cfg->teachers[0].label;
+            ckpt = teacher_ckpt(out_dir, name);
+        }
+        for (int m = 0; pass > 0 && m < n_models; m++)
+            if (strcmp(models[m].student_name, pass == 1 ? "cb" : "student") == 0) {
+                name = models[m].student_name;
+                label = models[m].student.label;
+                ckpt = model_ckpt(out_dir, &models[m]);
+            }
+        if (!name) continue;
+        char csv[CBD_RUN_PATH_MAX], stem[CBD_RUN_PATH_MAX], nb_name[CBD_RUN_PATH_MAX];
+        snprintf(nb_name, sizeof nb_name, "nb-%s", name);
+        cbd_layout_eval(stem, sizeof stem, out_dir, nb_name);
+        cbd_layout_join(csv, sizeof csv, stem, ".neighbours.csv");
+        cbd_text_printf(&ckpts, " %s", ckpt);
+        cbd_text_printf(&cmd, "%s$(BIN)/cbd-evaluate --config %s --model %s --name %s --neighbours 6 --quiet%s >/dev/null",
+                        columns ? " && " : "", ini, ckpt, nb_name, sets);
+        cbd_text_printf(&rows, " '%s=%s'", label, csv);
+        columns++;
+    }
+    fprintf(out, "\n.PHONY: neighbours\nneighbours: %s\n", sheet);
+    if (columns)
+        fprintf(out, "%s:%s $(BIN)/cbd-evaluate $(BIN)/cbd-contact-sheet\n\t%s && $(BIN)/cbd-contact-sheet --config %s%s "
+                     "--out %s%s\n",
+                sheet, cbd_text_str(&ckpts), cbd_text_str(&cmd), ini, sets, sheet, cbd_text_str(&rows));
+    else
+        fprintf(out, "%s:\n\t@echo 'neighbours: the experiment has no teacher, cb or [student] model' >&2; exit 2\n",
+                sheet);
+    cbd_text_free(&ckpts);
+    cbd_text_free(&cmd);
+    cbd_text_free(&rows);
+}
+
 static void usage(FILE *out) {
     fprintf(out, "usage: cbd-plan --config FILE [--set S.KEY=VALUE ...] [--slurm DIR [Slurm options]]\n"
                  "prints the make rules of the experiment's stages on standard output; with --slurm,\n"
@@ -373,6 +421,7 @@ int main(int argc, char **argv) {
     }
     rule(out, CBD_JOB_REPORT, "report", report_md, &pre, &cmd);
     fprintf(out, "show: %s\n\t@sed -n '/^| model/,/^$$/p' %s\n", report_md, report_md);
+    write_neighbours_rule(out, &cfg, models, n_models, ini, sets, out_dir);
     free(models);
     cbd_text_free(&pre);
     cbd_text_free(&cmd);

@@ -20,6 +20,7 @@ static const struct {
     {"teacher", "NAME", CBD_ARG_TEACHER}, {"resume", NULL, CBD_ARG_RESUME}, {"force", NULL, CBD_ARG_FORCE},
     {"quiet", NULL, CBD_ARG_QUIET},       {"model", "CKPT", CBD_ARG_MODEL}, {"name", "NAME", CBD_ARG_NAME},
     {"split", "test|val", CBD_ARG_SPLIT}, {"ncm", NULL, CBD_ARG_NCM},       {"student", "NAME", CBD_ARG_STUDENT},
+    {"neighbours", "N", CBD_ARG_NEIGHBOURS},
 };
 #define KNOWN_COUNT ((int)(sizeof known / sizeof known[0]))
 
@@ -90,6 +91,7 @@ void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned req
         case CBD_ARG_NAME: a->name = optarg; break;
         case CBD_ARG_SPLIT: a->split = optarg; break;
         case CBD_ARG_NCM: a->ncm = 1; break;
+        case CBD_ARG_NEIGHBOURS: a->neighbours = optarg; break;
         }
     }
     if (optind != argc) {
@@ -110,7 +112,7 @@ void cbd_stage_parse_args(int argc, char **argv, unsigned accepted, unsigned req
 
 /* What decides a stage's work besides the INI: its options. */
 static uint64_t options_digest(const cbd_stage_args *a, uint64_t h) {
-    const char *texts[] = {a->teacher, a->model, a->name, a->split, a->student};
+    const char *texts[] = {a->teacher, a->model, a->name, a->split, a->student, a->neighbours};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         const char *t = texts[i] ? texts[i] : "";
         h = cbd_fnv1a64_update(h, t, strlen(t) + 1);

@@ -19,11 +19,12 @@ enum {
     CBD_ARG_NAME = 1 << 5,    /* --name NAME */
     CBD_ARG_SPLIT = 1 << 6,   /* --split test|val */
     CBD_ARG_NCM = 1 << 7,     /* --ncm */
-    CBD_ARG_STUDENT = 1 << 8  /* --student NAME: the model of [student.NAME] */
+    CBD_ARG_STUDENT = 1 << 8, /* --student NAME: the model of [student.NAME] */
+    CBD_ARG_NEIGHBOURS = 1 << 9 /* --neighbours N */
 };
 
 typedef struct {
-    const char *config, *teacher, *model, *name, *split, *student;
+    const char *config, *teacher, *model, *name, *split, *student, *neighbours;
     const char *models[CBD_STAGE_MAX_MODELS]; /* every --model, in order (model: the first) */
     int n_models;
     int resume, force, quiet, ncm;

@@ -1,6 +1,5 @@
 /* A figure as PNG through cairo (tools/plot/figure.h): the same items as the
- * SVG, drawn on a white image surface, encoded by cairo into memory and
- * written atomically. */
+ * SVG, drawn on a white image surface and written by cairo_png.c. */
 #include "tools/plot/figure.h"
 
 #include <math.h>
@@ -9,10 +8,9 @@
 #include <string.h>
 
 #include <cairo.h>
-#include <fontconfig/fontconfig.h>
 
 #include "nn/log.h"
-#include "store/fsutil.h"
+#include "tools/plot/cairo_png.h"
 
 static const double pi = 3.14159265358979323846;
 
@@ -95,54 +93,20 @@ static void item(cairo_t *cr, const plot_item *it) {
     }
 }
 
-typedef struct {
-    unsigned char *data;
-    size_t len, cap;
-} png_bytes;
-
-static cairo_status_t take_bytes(void *closure, const unsigned char *data, unsigned int length) {
-    png_bytes *b = closure;
-    if (b->len + length > b->cap) {
-        size_t cap = b->cap ? b->cap : 1 << 16;
-        while (cap < b->len + length) cap *= 2;
-        unsigned char *grown = realloc(b->data, cap);
-        if (!grown) return CAIRO_STATUS_NO_MEMORY;
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, length);
-    b->len += length;
-    return CAIRO_STATUS_SUCCESS;
-}
-
-/* At exit: cairo's caches and fontconfig's configuration, which both keep
- * for the process's life, handed back (so a leak checker sees only ours). */
-static void release_font_caches(void) {
-    cairo_debug_reset_static_data();
-    FcFini();
-}
-
 int plot_figure_png(const plot_figure *f, const char *path, char *err, size_t err_len) {
-    static int registered;
-    if (!registered) registered = atexit(release_font_caches) == 0;
     cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, f->width, f->height);
     cairo_t *cr = cairo_create(surface);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     for (int i = 0; i < f->count; i++) item(cr, &f->items[i]);
-    cairo_status_t status = cairo_status(cr);
+    const cairo_status_t status = cairo_status(cr);
     cairo_destroy(cr);
-    png_bytes bytes = {0};
-    if (status == CAIRO_STATUS_SUCCESS) status = cairo_surface_write_to_png_stream(surface, take_bytes, &bytes);
-    cairo_surface_destroy(surface);
-    int rc = 0;
-    if (status != CAIRO_STATUS_SUCCESS) {
+    int rc = -1;
+    if (status != CAIRO_STATUS_SUCCESS)
         cbd_set_error(err, err_len, "%s: cairo could not draw the figure: %s", path, cairo_status_to_string(status));
-        rc = -1;
-    } else {
-        rc = cbd_write_file_atomic(path, bytes.data, bytes.len, err, err_len);
-    }
-    free(bytes.data);
+    else
+        rc = plot_cairo_write_png(surface, path, err, err_len);
+    cairo_surface_destroy(surface);
     return rc;
 }
