@@ -173,6 +173,23 @@ run 0 make-lt --in "$work/train.h5" --out "$work/lt_again.h5" "${lt_args[@]}" --
 cmp -s "$work/lt.h5" "$work/lt_again.h5" || fail "make-lt on a store is not byte-identical"
 run 0 make-lt --in "$syn/train.txt" --out "$syn/lt_again.txt" "${lt_args[@]}"
 cmp -s "$syn/lt_train.txt" "$syn/lt_again.txt" || fail "make-lt on a manifest is not byte-identical"
+# a balanced validation split of the images left out: disjoint, the same long-tailed set
+run 0 make-lt --in "$syn/train.txt" --out "$syn/lt_val_train.txt" "${lt_args[@]}" --val-out "$syn/lt_val.txt" \
+    --val-per-class 3
+grep -v '^#' "$syn/lt_val_train.txt" | cmp -s - <(grep -v '^#' "$syn/lt_train.txt") ||
+    fail "make-lt --val-out changed the long-tailed set"
+$py - "$syn/lt_val.txt" "$syn/lt_train.txt" "$syn/counts.csv" <<'EOF' || fail "make-lt --val-out"
+import collections, sys
+val = [l.split() for l in open(sys.argv[1]) if not l.startswith('#')]
+lt = {l.split()[0] for l in open(sys.argv[2]) if not l.startswith('#')}
+have = [int(l.split(',')[2]) for l in open(sys.argv[3]).readlines()[1:]]
+kept = collections.Counter(int(l.split()[1]) for l in open(sys.argv[2]) if not l.startswith('#'))
+per = collections.Counter(int(label) for _, label in val)
+assert not lt & {p for p, _ in val}, "validation images are in the long-tailed set"
+assert [per[c] for c in range(20)] == [min(3, have[c] - kept[c]) for c in range(20)], per
+EOF
+run 2 make-lt --in "$syn/train.txt" --out "$syn/x.txt" "${lt_args[@]}" --val-out "$syn/v.txt"
+expect_in err "--val-out and --val-per-class go together"
 run 0 make-lt --in "$work/train.h5" --out "$work/lt_seed4.h5" --profile exp --imbalance 10 --n-max 50 --seed 4
 [ "$(digest_of)" != "$store_digest" ] || fail "another seed kept the same images"
 run 0 make-lt --in "$work/train.h5" --out "$work/pareto.h5" --profile pareto --imbalance 10 --n-max 50 --seed 3 \

@@ -78,6 +78,9 @@ static const char usage_text[] =
     "  --alpha A           Pareto shape (default 6)\n"
     "  --counts FILE       write class,name,count,rank rows of what was kept (rank 0\n"
     "                      is the largest target)\n"
+    "  --val-out FILE      also a balanced validation split of what was left out: the\n"
+    "  --val-per-class N   next N images of each class by key (fewer where the class\n"
+    "                      has no more); of the kind of --in\n"
     "  --classes N         manifests: number of classes (default: largest label + 1)\n"
     "  --class-names FILE  names for the counts file (default: the store's, or the\n"
     "                      class index)\n"
@@ -89,9 +92,9 @@ static const char usage_text[] =
 enum { PROFILE_EXP, PROFILE_PARETO };
 
 typedef struct {
-    const char *in, *out, *counts, *class_names, *class_order;
+    const char *in, *out, *counts, *class_names, *class_order, *val_out;
     lt_order_spec order;
-    int profile, n_max, classes;
+    int profile, n_max, classes, val_per_class;
     double imbalance, alpha;
     uint64_t seed;
 } options;
@@ -110,6 +113,8 @@ static void parse_args(int argc, char **argv, options *o) {
         if (strcmp(a, "--in") == 0) o->in = v;
         else if (strcmp(a, "--out") == 0) o->out = v;
         else if (strcmp(a, "--counts") == 0) o->counts = v;
+        else if (strcmp(a, "--val-out") == 0) o->val_out = v;
+        else if (strcmp(a, "--val-per-class") == 0) o->val_per_class = (int)cbd_parse_integer(a, v, 1, INT32_MAX);
         else if (strcmp(a, "--class-names") == 0) o->class_names = v;
         else if (strcmp(a, "--class-order") == 0) o->class_order = v;
         else if (strcmp(a, "--imbalance") == 0) o->imbalance = cbd_parse_real(a, v, 1.0, 1e9);
@@ -131,6 +136,10 @@ static void parse_args(int argc, char **argv, options *o) {
         cbd_usage_error(
             "--out must be of the same kind as --in (a .h5 store gives a .h5 store, a manifest a manifest)");
     if (strcmp(o->in, o->out) == 0) cbd_usage_error("--out must differ from --in");
+    if (!o->val_out != !o->val_per_class) cbd_usage_error("--val-out and --val-per-class go together");
+    if (o->val_out && (cbd_image_store_path(o->val_out) != cbd_image_store_path(o->in) ||
+                       strcmp(o->val_out, o->in) == 0 || strcmp(o->val_out, o->out) == 0))
+        cbd_usage_error("--val-out must be of the kind of --in and differ from --in and --out");
     char err[1024];
     if (lt_order_parse(o->class_order, &o->order, err, sizeof err) != 0) cbd_usage_error("%s", err);
 }
@@ -225,7 +234,11 @@ static int by_key(const void *a, const void *b) {
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* Marks keep[i] for the images kept; kept[c] holds how many per class. */
+/* Marks keep[i] = KEEP_TRAIN for the images kept (kept[c] per class) and,
+ * with --val-out, KEEP_VAL for the next --val-per-class of each class by
+ * key: a balanced validation split of images the long-tailed set left out. */
+enum { KEEP_NONE, KEEP_TRAIN, KEEP_VAL };
+
 static void select_images(const options *o, const input *in, const int64_t *kept, uint8_t *keep) {
     int64_t *seen = cbd_calloc((size_t)in->classes, sizeof *seen);
     candidate *all = cbd_malloc((size_t)in->count * sizeof *all);
@@ -241,7 +254,14 @@ static void select_images(const options *o, const input *in, const int64_t *kept
     for (int c = 0; c < in->classes; c++) {
         candidate *group = all + first[c];
         qsort(group, (size_t)(first[c + 1] - first[c]), sizeof *group, by_key);
-        for (int64_t k = 0; k < kept[c]; k++) keep[group[k].index] = 1;
+        const int64_t size = first[c + 1] - first[c];
+        for (int64_t k = 0; k < kept[c]; k++) keep[group[k].index] = KEEP_TRAIN;
+        int64_t k = kept[c];
+        for (; o->val_out && k < kept[c] + o->val_per_class && k < size; k++) keep[group[k].index] = KEEP_VAL;
+        if (o->val_out && k - kept[c] < o->val_per_class)
+            cbd_warn("class %d%s%s%s: %" PRId64 " images left for validation, fewer than the %d asked", c,
+                     in->names ? " (" : "", in->names ? in->names[c] : "", in->names ? ")" : "", k - kept[c],
+                     o->val_per_class);
     }
     free(first);
     free(all);
@@ -322,15 +342,22 @@ static char *describe(const options *o, const input *in, const char *order) {
     return out;
 }
 
-static uint64_t write_manifest(const options *o, const input *in, const uint8_t *keep, int64_t total,
+static uint64_t write_manifest(const options *o, const input *in, const uint8_t *keep, int which, const char *path,
                                const char *order) {
     char err[1024];
-    cbd_manifest_entry *entries = cbd_malloc((size_t)total * sizeof *entries);
+    cbd_manifest_entry *entries = cbd_malloc((size_t)(in->count ? in->count : 1) * sizeof *entries);
     int64_t n = 0;
     for (int64_t i = 0; i < in->count; i++)
-        if (keep[i]) entries[n++] = in->manifest.entries[i];
+        if (keep[i] == which) entries[n++] = in->manifest.entries[i];
     char *comment = describe(o, in, order);
-    if (cbd_manifest_write(o->out, entries, n, comment, err, sizeof err) != 0)
+    if (which == KEEP_VAL) {
+        char *val = cbd_malloc(strlen(comment) + 160);
+        sprintf(val, "validation: the next %d images of each class by key, left out of:\n%s", o->val_per_class,
+                comment);
+        free(comment);
+        comment = val;
+    }
+    if (cbd_manifest_write(path, entries, n, comment, err, sizeof err) != 0)
         cbd_fail(CBD_EXIT_FAILURE, "%s", err);
     free(comment);
     uint64_t digest = cbd_manifest_digest(entries, n);
@@ -338,23 +365,23 @@ static uint64_t write_manifest(const options *o, const input *in, const uint8_t 
     return digest;
 }
 
-static uint64_t write_store(const options *o, const input *in, const uint8_t *keep) {
+static uint64_t write_store(const options *o, const input *in, const uint8_t *keep, int which, const char *path) {
     char err[1024], fallback[64];
     const cbd_image_store_info *info = cbd_image_store_get_info(in->store);
     cbd_image_store_spec spec = {info->classes, info->channels, info->height, info->width,
                                  (const char *const *)in->names, o->in};
-    cbd_image_store_writer *w = cbd_image_store_create(o->out, &spec, err, sizeof err);
+    cbd_image_store_writer *w = cbd_image_store_create(path, &spec, err, sizeof err);
     if (!w) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
     cbd_image img = {0};
     for (int64_t i = 0; i < in->count; i++) {
-        if (!keep[i]) continue;
-        const char *path = cbd_image_store_image_path(in->store, i);
-        if (!path) snprintf(fallback, sizeof fallback, "#%" PRId64, i);
+        if (keep[i] != which) continue;
+        const char *source = cbd_image_store_image_path(in->store, i);
+        if (!source) snprintf(fallback, sizeof fallback, "#%" PRId64, i);
         if (cbd_image_store_read_image(in->store, i, &img, err, sizeof err) != 0) {
             cbd_image_store_abort(w);
             cbd_fail(CBD_EXIT_USAGE, "%s", err);
         }
-        if (cbd_image_store_append(w, &img, in->labels[i], path ? path : fallback, err, sizeof err) != 0) {
+        if (cbd_image_store_append(w, &img, in->labels[i], source ? source : fallback, err, sizeof err) != 0) {
             cbd_image_store_abort(w);
             cbd_fail(CBD_EXIT_FAILURE, "%s", err);
         }
@@ -424,7 +451,17 @@ int main(int argc, char **argv) {
     int64_t total = 0;
     for (int c = 0; c < in.classes; c++) total += kept[c];
     char *order = describe_order(&o, class_at_rank, in.classes);
-    uint64_t digest = in.store ? write_store(&o, &in, keep) : write_manifest(&o, &in, keep, total, order);
+    uint64_t digest = in.store ? write_store(&o, &in, keep, KEEP_TRAIN, o.out)
+                               : write_manifest(&o, &in, keep, KEEP_TRAIN, o.out, order);
+    if (o.val_out) {
+        int64_t val = 0;
+        for (int64_t i = 0; i < in.count; i++) val += keep[i] == KEEP_VAL;
+        const uint64_t val_digest = in.store ? write_store(&o, &in, keep, KEEP_VAL, o.val_out)
+                                             : write_manifest(&o, &in, keep, KEEP_VAL, o.val_out, order);
+        cbd_digest_hex(val_digest, hex);
+        cbd_log("make-lt: %s: %" PRId64 " validation images (up to %d a class, none of %s), digest %s", o.val_out, val,
+                o.val_per_class, o.out, hex);
+    }
     if (o.counts) write_counts(&o, &in, kept, class_at_rank);
     cbd_digest_hex(digest, hex);
     if (order) cbd_log("make-lt: %s", order);
