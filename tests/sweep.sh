@@ -74,6 +74,29 @@ grep -q '^make --no-print-directory -f build/plans/sweep-dry.mk .*run/eval/dry-2
 [ -f run/sweeps/dry.ini ] && [ -f build/plans/sweep-dry.mk ] || fail "--dry-run did not write the INI and the plan"
 [ ! -e run/students/dry-1.ckpt.h5 ] || fail "--dry-run trained a model"
 
+# with [data] val: the point chosen on validation, reported on test
+sed 's/^test = data\/test.txt/test = data\/test.txt\nval = data\/val.txt/; s/^output_dir = run/output_dir = runv/' x.ini >xv.ini
+grep -q '^val = data/val.txt' xv.ini || fail "xv.ini has no val line"
+printf '[sweep]\nbase = ../xv.ini\nname = alphav\n[grid]\nstudent.alpha = 0, 0.5\n' >sweeps/alphav.ini
+"$bin/cbd-sweep" sweeps/alphav.ini >sweepv.out 2>&1 || { cat sweepv.out >&2; fail "the sweep with val failed"; }
+sel=runv/sweeps/alphav.selection.md
+[ -f "$sel" ] || { cat sweepv.out >&2; fail "no $sel"; }
+[ -f runv/eval/val-alphav-1.json ] && [ -f runv/sweeps/alphav.val.csv ] || fail "the models were not evaluated on val"
+python3 - "$sel" runv/sweeps/alphav.val.csv runv/sweeps/alphav.csv <<'EOF' || { cat "$sel" >&2; fail "the selection"; }
+import sys, re
+sel = open(sys.argv[1]).read()
+val = [l.split(',') for l in open(sys.argv[2]).read().splitlines()[1:]]
+test = {r[0]: r for r in (l.split(',') for l in open(sys.argv[3]).read().splitlines()[1:])}
+best = max(val, key=lambda r: float(r[9]))  # the first of equal ones
+first_best = next(r for r in val if float(r[9]) == float(best[9]))
+assert re.search(r"chose alpha = %s \(%s\)" % (re.escape(first_best[2]), re.escape(first_best[0])), sel), sel
+row = re.search(r"\| test \| reports (.*?) \|(.*)", sel)
+assert row and row.group(1) == first_best[0], sel
+all_test = row.group(2).split('|')[3].strip()
+assert all_test == "%.1f" % (100 * float(test[first_best[0]][9])), (all_test, test[first_best[0]])
+EOF
+grep -q "chosen on validation" sweepv.out || fail "the selection was not printed"
+
 # bad sweep files: exit 2, naming the file and line
 expect_usage_error() { # FILE PATTERN
     local rc=0

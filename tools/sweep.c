@@ -24,6 +24,7 @@
 #include "store/fsutil.h"
 #include "tools/cli.h"
 #include "tools/sweep_models.h"
+#include "tools/sweep_select.h"
 #include "tools/sweep_spec.h"
 
 static const char usage_text[] =
@@ -306,6 +307,9 @@ int main(int argc, char **argv) {
     const int report_rc = run(report, NULL);
     if (report_rc != 0) cbd_fail(CBD_EXIT_FAILURE, "cbd-report failed (exit %d)", report_rc);
     printf("wrote %s.md, %s.csv, %s.per_class.svg, %s.sweep.svg\n", prefix, prefix, prefix, prefix);
+
+    /* 5. with [data] val: the point chosen on validation, reported on test */
+    if (base->data.val[0]) sweep_select_on_val(bin, ini, base, &m, prefix, title, run);
     for (int i = 0; i < m.n; i++) free(report[7 + i]);
     free(report);
     free_strings(targets, m.n);
