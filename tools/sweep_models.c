@@ -13,10 +13,21 @@ int sweep_check_values(const sweep_spec *s, char *err, size_t err_len) {
     for (int a = 0; a < s->n_axes && !rc; a++) {
         const sweep_axis *axis = &s->axes[a];
         for (int v = 0; v < axis->n_values && !rc; v++) {
+            /* the value with the other keys at their first values: keys that only make sense
+             * together (method = tau_norm with from = T) are checked together */
+            static char sets[SWEEP_MAX_AXES][4200];
+            const char *overrides[SWEEP_MAX_AXES];
+            int n = 0;
+            for (int b = 0; b < s->n_axes; b++) {
+                if (b == a) continue;
+                snprintf(sets[n], sizeof sets[n], "student.%s=%s", s->axes[b].key, s->axes[b].values[0]);
+                overrides[n] = sets[n];
+                n++;
+            }
             char set[4200], why[4096];
             snprintf(set, sizeof set, "student.%s=%s", axis->key, axis->values[v]);
-            const char *const overrides[] = {set};
-            if (cbd_config_load_model(cfg, s->base, overrides, 1, NULL, why, sizeof why) == 0) continue;
+            overrides[n++] = set;
+            if (cbd_config_load_model(cfg, s->base, overrides, n, NULL, why, sizeof why) == 0) continue;
             /* the loader names the override ("--set student.alpha=2: ..."): name the grid line instead */
             char prefix[4300];
             snprintf(prefix, sizeof prefix, "--set %s: ", set);
