@@ -33,3 +33,37 @@ data/fmnist_lt/train_lt.h5: data/fmnist_lt/train.h5 | $(BIN)/make-lt
 data/fmnist_lt_hard/train_lt.h5: data/fmnist_lt/train.h5 | $(BIN)/make-lt
 	@mkdir -p data/fmnist_lt_hard
 	$(BIN)/make-lt --in $< --out $@ --class-order 1,8,5,9,7,3,0,4,2,6 --profile exp --imbalance 100 --n-max 6000 --seed 1 --counts data/fmnist_lt_hard/train_lt_counts.csv
+
+# The paper's benchmarks (ini/imagenet_lt_r50.ini, ini/inat18_r50.ini,
+# ini/places_lt_r152.ini): the images are the user's, linked into data/; the
+# standard split files are converted to manifests by cbd-convert, which
+# checks every image is there. What is missing is said, and make stops.
+# need FILE WHAT: stops with WHAT unless FILE exists
+need = test -e "$(1)" || { echo "$(2)" >&2; exit 2; }
+
+IMAGENET_LT_LISTS := data/imagenet_lt/lists
+data/imagenet_lt/train.txt: | $(BIN)/cbd-convert
+	@$(call need,data/imagenet/train,ImageNet-LT: link ImageNet 2012 (the folder holding train/ and val/ with class folders) at data/imagenet)
+	@$(call need,$(IMAGENET_LT_LISTS)/ImageNet_LT_train.txt,ImageNet-LT: put ImageNet_LT_train.txt, _val.txt and _test.txt in $(IMAGENET_LT_LISTS))
+	$(BIN)/cbd-convert imagenet-lt --in $(IMAGENET_LT_LISTS)/ImageNet_LT_train.txt --root data/imagenet --out $@ --class-names-out data/imagenet_lt/classes.txt
+data/imagenet_lt/val.txt data/imagenet_lt/test.txt: data/imagenet_lt/%.txt: | $(BIN)/cbd-convert data/imagenet_lt/train.txt
+	@$(call need,$(IMAGENET_LT_LISTS)/ImageNet_LT_$*.txt,ImageNet-LT: put ImageNet_LT_$*.txt in $(IMAGENET_LT_LISTS))
+	$(BIN)/cbd-convert imagenet-lt --in $(IMAGENET_LT_LISTS)/ImageNet_LT_$*.txt --root data/imagenet --out $@
+data/imagenet_lt/classes.txt: data/imagenet_lt/train.txt
+
+INAT18 := data/inat18
+data/inat18/train.txt data/inat18/val.txt: data/inat18/%.txt: | $(BIN)/cbd-convert
+	@$(call need,$(INAT18)/train_val2018,iNaturalist 2018: link the folder holding train_val2018/ and $*2018.json at $(INAT18))
+	@$(call need,$(INAT18)/$*2018.json,iNaturalist 2018: put $*2018.json in $(INAT18))
+	$(BIN)/cbd-convert inat2018 --in $(INAT18)/$*2018.json --root $(INAT18) --out $@ --class-names-out data/inat18/classes.txt
+data/inat18/classes.txt: data/inat18/train.txt
+
+PLACES_LT_LISTS := data/places_lt/lists
+data/places_lt/train.txt: | $(BIN)/cbd-convert
+	@$(call need,data/places365/data_256,Places-LT: link Places365-Standard (the folder holding data_256/ and val_256/) at data/places365)
+	@$(call need,$(PLACES_LT_LISTS)/Places_LT_train.txt,Places-LT: put Places_LT_train.txt, _val.txt and _test.txt in $(PLACES_LT_LISTS))
+	$(BIN)/cbd-convert places-lt --in $(PLACES_LT_LISTS)/Places_LT_train.txt --root data/places365 --prefix data_256 --out $@ --class-names-out data/places_lt/classes.txt
+data/places_lt/val.txt data/places_lt/test.txt: data/places_lt/%.txt: | $(BIN)/cbd-convert data/places_lt/train.txt
+	@$(call need,$(PLACES_LT_LISTS)/Places_LT_$*.txt,Places-LT: put Places_LT_$*.txt in $(PLACES_LT_LISTS))
+	$(BIN)/cbd-convert places-lt --in $(PLACES_LT_LISTS)/Places_LT_$*.txt --root data/places365 --prefix val_256 --out $@
+data/places_lt/classes.txt: data/places_lt/train.txt

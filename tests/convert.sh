@@ -51,6 +51,9 @@ expect_exit 0 "places-lt" "$convert" places-lt --in Places_LT_train.txt --root p
 [ "$(grep -v '^#' p.txt)" = "$(printf 'a/airfield/1.jpg 0\nb/bakery/shop/2.jpg 1')" ] || fail "places manifest: $(cat p.txt)"
 [ "$(cat pn.txt)" = "$(printf 'airfield\nbakery/shop')" ] || fail "places names: $(cat pn.txt)"
 printf 'Places365_val_1.jpg 0\n' >Places_LT_val.txt
+# --prefix: the splits' sibling folders under one root
+expect_exit 0 "places-lt --prefix" "$convert" places-lt --in Places_LT_val.txt --root places --prefix val --out pv.txt
+[ "$(grep -v '^#' pv.txt)" = "val/Places365_val_1.jpg 0" ] || fail "--prefix: $(cat pv.txt)"
 expect_exit 2 "flat names" "$convert" places-lt --in Places_LT_val.txt --root places/val --out pv.txt --class-names-out q.txt
 expect_message "flat names" "names no class folder"
 

@@ -13,6 +13,7 @@
 
 static const char usage_text[] =
     "usage: cbd-convert FORMAT --in FILE --root DIR --out MANIFEST [--class-names-out FILE]\n"
+    "                   [--prefix DIR]\n"
     "\n"
     "FORMAT:\n"
     "  imagenet-lt  ImageNet-LT list files (ImageNet_LT_train.txt, _val.txt, _test.txt:\n"
@@ -29,10 +30,12 @@ static const char usage_text[] =
     "folders). --class-names-out writes one name per label: the class folder of\n"
     "its images (imagenet-lt, places-lt; refused when the list's paths name no\n"
     "folder, as Places-LT's val and test lists) or the category name (inat2018).\n"
+    "--prefix DIR puts DIR/ before every path (imagenet-lt, places-lt), so that\n"
+    "splits in sibling folders share one root: Places365's data_256/ and val_256/.\n"
     "Exit status: 0 written; 1 a file cannot be written; 2 bad usage or input\n";
 
 typedef struct {
-    const char *format, *in, *root, *out, *names_out;
+    const char *format, *in, *root, *out, *names_out, *prefix;
 } options;
 
 static void parse(int argc, char **argv, options *o) {
@@ -53,6 +56,7 @@ static void parse(int argc, char **argv, options *o) {
         else if (strcmp(a, "--root") == 0) o->root = v;
         else if (strcmp(a, "--out") == 0) o->out = v;
         else if (strcmp(a, "--class-names-out") == 0) o->names_out = v;
+        else if (strcmp(a, "--prefix") == 0) o->prefix = v;
         else cbd_usage_error("unknown option '%s'", a);
     }
     if (!o->format) cbd_usage_error("no FORMAT (imagenet-lt, places-lt or inat2018)");
@@ -107,9 +111,19 @@ static void convert_list(const options *o) {
     if (cbd_manifest_read(o->in, 0, &m, err, sizeof err) != 0) cbd_fail(CBD_EXIT_USAGE, "%s", err);
     for (int64_t i = 0; i < m.count; i++)
         while (m.entries[i].path[0] == '/') m.entries[i].path++; /* Places-LT: '/a/airfield/...' */
+    char **names = o->names_out ? names_from_folders(o, &m) : NULL;
+    char **prefixed = NULL;
+    if (o->prefix) {
+        prefixed = cbd_calloc((size_t)m.count, sizeof *prefixed);
+        for (int64_t i = 0; i < m.count; i++) {
+            const size_t n = strlen(o->prefix) + strlen(m.entries[i].path) + 2;
+            prefixed[i] = cbd_malloc(n);
+            snprintf(prefixed[i], n, "%s/%s", o->prefix, m.entries[i].path);
+            m.entries[i].path = prefixed[i];
+        }
+    }
     if (convert_check_paths(o->in, o->root, m.entries, m.count, err, sizeof err) != 0)
         cbd_fail(CBD_EXIT_USAGE, "%s", err);
-    char **names = o->names_out ? names_from_folders(o, &m) : NULL;
     char comment[8192];
     snprintf(comment, sizeof comment, "cbd-convert %s from %s: %lld images, %d classes\nthe paths are relative to %s: "
              "set [data] image_root = %s", o->format, o->in, (long long)m.count, m.classes, o->root, o->root);
@@ -120,6 +134,8 @@ static void convert_list(const options *o) {
     printf("cbd-convert: %s: %lld images of %d classes%s%s\n", o->out, (long long)m.count, m.classes,
            names ? "; names in " : "", names ? o->names_out : "");
     if (names) cbd_class_names_free(names, m.classes);
+    for (int64_t i = 0; prefixed && i < m.count; i++) free(prefixed[i]);
+    free(prefixed);
     cbd_manifest_free(&m);
 }
 
@@ -127,7 +143,10 @@ int main(int argc, char **argv) {
     cbd_cli_init(argv[0]);
     options o;
     parse(argc, argv, &o);
-    if (strcmp(o.format, "inat2018") == 0) convert_inat(o.in, o.root, o.out, o.names_out);
+    if (strcmp(o.format, "inat2018") == 0) {
+        if (o.prefix) cbd_usage_error("--prefix: inat2018's file names already start from the folder of the JSON");
+        convert_inat(o.in, o.root, o.out, o.names_out);
+    }
     else convert_list(&o);
     return CBD_EXIT_OK;
 }
