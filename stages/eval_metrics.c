@@ -52,7 +52,52 @@ void cbd_eval_tally_init(cbd_eval_tally *t, int classes, int k) {
     t->test_count = cbd_calloc((size_t)classes, sizeof *t->test_count);
     t->hits = cbd_calloc((size_t)classes, sizeof *t->hits);
     t->hits_k = cbd_calloc((size_t)classes, sizeof *t->hits_k);
-    t->confusion = cbd_calloc((size_t)classes * (size_t)classes, sizeof *t->confusion);
+    if (classes <= CBD_CONFUSION_DENSE_MAX)
+        t->confusion = cbd_calloc((size_t)classes * (size_t)classes, sizeof *t->confusion);
+}
+
+static void add_pair(cbd_eval_tally *t, int y, int top) {
+    if (t->pair_count == t->pair_capacity) {
+        t->pair_capacity = t->pair_capacity ? 2 * t->pair_capacity : 4096;
+        int32_t *grown = realloc(t->pairs, (size_t)t->pair_capacity * 2 * sizeof *grown);
+        if (!grown) cbd_fail(CBD_EXIT_FAILURE, "out of memory for the confusion matrix");
+        t->pairs = grown;
+    }
+    t->pairs[2 * t->pair_count] = y;
+    t->pairs[2 * t->pair_count + 1] = top;
+    t->pair_count++;
+}
+
+static int by_cell(const void *a, const void *b) {
+    const int32_t *x = a, *y = b;
+    if (x[0] != y[0]) return x[0] < y[0] ? -1 : 1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+int64_t cbd_eval_tally_cells(const cbd_eval_tally *t, cbd_confusion_cell **cells) {
+    int64_t n = 0;
+    if (t->confusion) {
+        const size_t all = (size_t)t->classes * (size_t)t->classes;
+        for (size_t i = 0; i < all; i++) n += t->confusion[i] != 0;
+        *cells = cbd_malloc((size_t)(n ? n : 1) * sizeof **cells);
+        n = 0;
+        for (size_t i = 0; i < all; i++)
+            if (t->confusion[i])
+                (*cells)[n++] = (cbd_confusion_cell){(int32_t)(i / (size_t)t->classes),
+                                                     (int32_t)(i % (size_t)t->classes), t->confusion[i]};
+        return n;
+    }
+    int32_t *sorted = cbd_malloc((size_t)(t->pair_count ? t->pair_count : 1) * 2 * sizeof *sorted);
+    memcpy(sorted, t->pairs, (size_t)t->pair_count * 2 * sizeof *sorted);
+    qsort(sorted, (size_t)t->pair_count, 2 * sizeof *sorted, by_cell);
+    *cells = cbd_malloc((size_t)(t->pair_count ? t->pair_count : 1) * sizeof **cells);
+    for (int64_t i = 0; i < t->pair_count; i++) {
+        const int32_t y = sorted[2 * i], p = sorted[2 * i + 1];
+        if (n > 0 && (*cells)[n - 1].truth == y && (*cells)[n - 1].predicted == p) (*cells)[n - 1].count++;
+        else (*cells)[n++] = (cbd_confusion_cell){y, p, 1};
+    }
+    free(sorted);
+    return n;
 }
 
 void cbd_eval_tally_free(cbd_eval_tally *t) {
@@ -60,6 +105,7 @@ void cbd_eval_tally_free(cbd_eval_tally *t) {
     free(t->hits);
     free(t->hits_k);
     free(t->confusion);
+    free(t->pairs);
     memset(t, 0, sizeof *t);
 }
 
@@ -87,7 +133,9 @@ void cbd_eval_tally_add_ranked(cbd_eval_tally *t, const int *topk, int k_given, 
             t->correct_k++;
             t->hits_k[y]++;
         }
-        if (top >= 0 && top < classes) t->confusion[(size_t)y * (size_t)classes + (size_t)top]++;
+        if (top < 0 || top >= classes) continue;
+        if (t->confusion) t->confusion[(size_t)y * (size_t)classes + (size_t)top]++;
+        else add_pair(t, y, top);
     }
 }
 

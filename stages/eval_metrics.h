@@ -43,8 +43,29 @@ typedef struct {
     int64_t *test_count; /* [classes] images of each class */
     int64_t *hits;       /* [classes] top-1 hits of each class */
     int64_t *hits_k;     /* [classes] top-k hits of each class */
-    int64_t *confusion;  /* [classes * classes]: row = true class, column = predicted */
+    int64_t *confusion;  /* [classes * classes]: row = true class, column = predicted; NULL above
+                          * CBD_CONFUSION_DENSE_MAX classes, where `pairs` holds it */
+    /* Above CBD_CONFUSION_DENSE_MAX classes (8,142 for iNaturalist: a dense
+     * matrix would be 530 MB) the matrix is its nonzero cells: one (true,
+     * predicted) pair per tallied row until cbd_eval_tally_cells sorts and
+     * counts them. */
+    int32_t *pairs;      /* [2 * pair_count] */
+    int64_t pair_count, pair_capacity;
 } cbd_eval_tally;
+
+/* The largest class count whose confusion matrix is kept dense (and written
+ * whole, as a CSV matrix and a JSON array); above it, as nonzero cells. */
+#define CBD_CONFUSION_DENSE_MAX 1000
+
+/* A nonzero cell of a confusion matrix. */
+typedef struct {
+    int32_t truth, predicted;
+    int64_t count;
+} cbd_confusion_cell;
+
+/* The nonzero cells, by true class then predicted class, into *cells (freed
+ * by the caller); returns how many. Works for dense and sparse tallies. */
+int64_t cbd_eval_tally_cells(const cbd_eval_tally *t, cbd_confusion_cell **cells);
 
 /* k is clamped to 1..classes. */
 void cbd_eval_tally_init(cbd_eval_tally *t, int classes, int k);

@@ -62,7 +62,9 @@ static void usage(FILE *out) {
             "  --help             this text\n"
             "writes <output_dir>/eval/NAME.json, NAME.csv, NAME.md and NAME.confusion.csv and prints\n"
             "the summary table (top-1 in %%; many/mid/few are means of per-class accuracies; groups\n"
-            "by training images: many > [eval] many_threshold, few < [eval] few_threshold)\n"
+            "by training images: many > [eval] many_threshold, few < [eval] few_threshold); above 1000\n"
+            "classes the confusion matrix is written as its nonzero cells (CSV true,predicted,count;\n"
+            "JSON \"confusion_cells\"), not C x C\n"
             "exit status: 0 done, 1 evaluation or writing failed, 2 bad usage, configuration or input file\n");
 }
 
@@ -369,6 +371,16 @@ static void write_class_csv(cbd_text *t, const report *r) {
 
 static void write_confusion_csv(cbd_text *t, const report *r) {
     const cbd_eval_tally *ty = r->tally;
+    if (!ty->confusion) {
+        /* above CBD_CONFUSION_DENSE_MAX classes: the nonzero cells only */
+        cbd_confusion_cell *cells = NULL;
+        const int64_t n = cbd_eval_tally_cells(ty, &cells);
+        cbd_text_printf(t, "true,predicted,count\n");
+        for (int64_t i = 0; i < n; i++)
+            cbd_text_printf(t, "%d,%d,%lld\n", cells[i].truth, cells[i].predicted, (long long)cells[i].count);
+        free(cells);
+        return;
+    }
     cbd_text_printf(t, "true");
     for (int c = 0; c < ty->classes; c++) cbd_text_printf(t, ",%d", c);
     cbd_text_printf(t, "\n");
@@ -449,6 +461,18 @@ static void write_json(cbd_text *t, const report *r) {
         cbd_text_printf(t, ", \"top%d_correct\": %lld", ty->k, (long long)ty->hits_k[c]);
         if (r->ncm_tally) cbd_text_printf(t, ", \"ncm_correct\": %lld", (long long)r->ncm_tally->hits[c]);
         cbd_text_printf(t, "}%s\n", c + 1 < ty->classes ? "," : "");
+    }
+    if (!ty->confusion) {
+        /* above CBD_CONFUSION_DENSE_MAX classes: no C x C array, the nonzero cells [true, predicted, count] */
+        cbd_confusion_cell *cells = NULL;
+        const int64_t n = cbd_eval_tally_cells(ty, &cells);
+        cbd_text_printf(t, "  ],\n  \"confusion\": null,\n  \"confusion_cells\": [");
+        for (int64_t i = 0; i < n; i++)
+            cbd_text_printf(t, "%s[%d, %d, %lld]", i ? ", " : "", cells[i].truth, cells[i].predicted,
+                            (long long)cells[i].count);
+        cbd_text_printf(t, "]\n}\n");
+        free(cells);
+        return;
     }
     cbd_text_printf(t, "  ],\n  \"confusion\": [\n");
     for (int y = 0; y < ty->classes; y++) {

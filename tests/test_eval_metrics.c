@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn/log.h"
 #include "stages/eval_metrics.h"
 #include "tests/test_util.h"
 
@@ -284,7 +285,68 @@ static void test_batches(void) {
     cbd_eval_tally_free(&b);
 }
 
+/* Above CBD_CONFUSION_DENSE_MAX classes the matrix is kept as its nonzero
+ * cells: no C x C allocation, and the cells equal what a dense tally of the
+ * same rows counts. */
+static void test_sparse_confusion(void) {
+    enum { C = CBD_CONFUSION_DENSE_MAX + 500, N = 3000, SMALL = 40 };
+    int *guess = cbd_malloc(N * sizeof *guess);
+    int32_t *labels = cbd_malloc(N * sizeof *labels);
+    for (int i = 0; i < N; i++) {
+        labels[i] = (int32_t)((i * 37) % C);
+        guess[i] = i % 3 == 0 ? labels[i] : (int)((i * 11) % C);
+        if (i % 97 == 0) guess[i] = -1; /* no prediction: a miss, no cell */
+    }
+    cbd_eval_tally big;
+    cbd_eval_tally_init(&big, C, 1);
+    CHECK(big.confusion == NULL, "a dense matrix of %d x %d classes was allocated", C, C);
+    cbd_eval_tally_add_ranked(&big, guess, 1, labels, N / 2);
+    cbd_eval_tally_add_ranked(&big, guess + N / 2, 1, labels + N / 2, N - N / 2);
+    cbd_confusion_cell *cells = NULL;
+    const int64_t n = cbd_eval_tally_cells(&big, &cells);
+    int64_t total = 0, diagonal = 0, expected = 0, expected_hits = 0;
+    for (int i = 0; i < N; i++) {
+        expected += guess[i] >= 0;
+        expected_hits += guess[i] == labels[i];
+    }
+    int ordered = 1;
+    for (int64_t i = 0; i < n; i++) {
+        total += cells[i].count;
+        if (cells[i].truth == cells[i].predicted) diagonal += cells[i].count;
+        if (i && (cells[i - 1].truth > cells[i].truth ||
+                  (cells[i - 1].truth == cells[i].truth && cells[i - 1].predicted >= cells[i].predicted)))
+            ordered = 0;
+    }
+    CHECK(total == expected && diagonal == expected_hits && diagonal == big.correct,
+          "sparse cells: total %lld (want %lld), diagonal %lld (want %lld)", (long long)total, (long long)expected,
+          (long long)diagonal, (long long)expected_hits);
+    CHECK(ordered, "cells are by true class, then predicted, each once");
+    /* the same cells from a dense tally of rows folded into SMALL classes */
+    cbd_eval_tally dense, sparse;
+    cbd_eval_tally_init(&dense, SMALL, 1);
+    for (int i = 0; i < N; i++) {
+        labels[i] %= SMALL;
+        if (guess[i] >= 0) guess[i] %= SMALL;
+    }
+    cbd_eval_tally_add_ranked(&dense, guess, 1, labels, N);
+    cbd_eval_tally_init(&sparse, C, 1);
+    cbd_eval_tally_add_ranked(&sparse, guess, 1, labels, N);
+    cbd_confusion_cell *a = NULL, *b = NULL;
+    const int64_t na = cbd_eval_tally_cells(&dense, &a), nb = cbd_eval_tally_cells(&sparse, &b);
+    CHECK(na == nb && memcmp(a, b, (size_t)na * sizeof *a) == 0, "dense and sparse cells differ (%lld, %lld)",
+          (long long)na, (long long)nb);
+    free(a);
+    free(b);
+    free(cells);
+    free(guess);
+    free(labels);
+    cbd_eval_tally_free(&big);
+    cbd_eval_tally_free(&dense);
+    cbd_eval_tally_free(&sparse);
+}
+
 int main(void) {
+    test_sparse_confusion();
     test_groups();
     test_top_k();
     test_group_accuracy();

@@ -152,7 +152,7 @@ static int read_eval(const reader *r, const json_value *root, report_eval *e) {
 }
 
 int report_eval_load(const char *path, report_eval *e, char *err, size_t err_len) {
-    static const char *const unused_tables[] = {"confusion", NULL};
+    static const char *const unused_tables[] = {"confusion", "confusion_cells", NULL};
     memset(e, 0, sizeof *e);
     e->path = path;
     json_value *root = json_parse_file(path, REPORT_EVAL_MAX_BYTES, unused_tables, err, err_len);
