@@ -10,6 +10,8 @@
 #   make bench                 speed against PyTorch on the same cores, and the pipeline's pieces
 #                              (installs Debian's python3-torch; BENCH_ROUNDS=4 rounds per engine)
 #   make sanity                does this build learn?
+#   make test-export           cbd-ckpt export checked in PyTorch: exported ResNets load into torchvision
+#                              (strict) and give cbd's logits (installs python3-torch; tests/export_torch.py)
 #   make fuzz                  libFuzzer harnesses (clang), FUZZ_SECONDS each (tests/fuzz/run.sh);
 #                              FUZZ_RUNS=N stops each after N inputs, FUZZ_LEAKS=0 skips leak checks
 #   make test-asan             the test suite built with AddressSanitizer + UBSan (in build-asan);
@@ -27,7 +29,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?=
 FUZZ_LEAKS ?= 1
 
-.PHONY: all deps configure build test test-asan test-slurm kill-test bench sanity clean pipeline teachers features student eval report neighbours plan fuzz
+.PHONY: all deps configure build test test-asan test-slurm kill-test bench sanity test-export clean pipeline teachers features student eval report neighbours plan fuzz
 
 all: pipeline
 
@@ -70,6 +72,15 @@ BENCH_ROUNDS ?= 4
 bench: build
 	@tools/install-deps bench
 	@/usr/bin/python3 tools/bench/run.py --bin $(BIN) --work $(BUILD)/bench --rounds $(BENCH_ROUNDS)
+
+# Not in ctest (needs PyTorch). The safetensors package is optional: the script
+# reads the files itself and, when the package is there, checks it reads the same.
+test-export: build
+	@tools/install-deps bench
+	@/usr/bin/python3 -c 'import safetensors' 2>/dev/null || \
+	    /usr/bin/python3 -m pip install -q --break-system-packages safetensors 2>/dev/null || \
+	    echo "test-export: no safetensors package; the script's own reader only"
+	@/usr/bin/python3 tests/export_torch.py --bin $(BIN) --work $(BUILD)/export_test
 
 # The experiment's stages, as make rules generated from its INI.
 plan: build

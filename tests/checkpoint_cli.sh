@@ -86,5 +86,32 @@ expect_in err "resnet7"
 run_ckpt 1 init --arch resnet20 --classes 10 --in-channels 1 "$work/no/such/dir/x.ckpt.h5"
 expect_in err "cbd: error: $work/no/such/dir/x.ckpt.h5:"
 
+# export: safetensors with PyTorch's names; a refused checkpoint is exit 2, a
+# write that cannot happen exit 1, both naming the file.
+st=$work/model.safetensors
+run_ckpt 0 export "$good" "$st"
+expect_in out "wrote $st"
+[ -f "$st" ] || fail "export did not write $st"
+ls "$work" | grep -q '\.tmp\.' && fail "export left a temporary file"
+grep -qaF '"layer3.2.bn2.num_batches_tracked"' "$st" || fail "no CIFAR-layout names in $st"
+run_ckpt 2 export "$cut" "$work/cut.safetensors"
+expect_in err "cbd: error: $cut:"
+[ -e "$work/cut.safetensors" ] && fail "a refused export wrote a file"
+run_ckpt 1 export "$good" "$work/no/such/dir/x.safetensors"
+expect_in err "cbd: error: $work/no/such/dir/x.safetensors:"
+run_ckpt 2 export "$good"
+run_ckpt 2 export --fp16 "$good" "$st"
+
+# logits: one line of 10 per image; an images file of the wrong size is refused.
+head -c $((2 * 16 * 16 * 4)) /dev/zero >"$work/two.f32"
+run_ckpt 0 logits --size 16 "$good" "$work/two.f32"
+[ "$(wc -l <"$work/out")" -eq 2 ] || fail "logits printed $(wc -l <"$work/out") lines for 2 images"
+[ "$(head -1 "$work/out" | wc -w)" -eq 10 ] || fail "logits printed no 10 values per line"
+head -c 100 /dev/zero >"$work/odd.f32"
+run_ckpt 2 logits --size 16 "$good" "$work/odd.f32"
+expect_in err "cbd: error: $work/odd.f32:"
+run_ckpt 2 logits "$good" "$work/two.f32"
+expect_in err "--size"
+
 rm -rf "$work"
 echo "checkpoint_cli: ok"

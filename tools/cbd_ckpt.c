@@ -13,12 +13,16 @@
 #include "nn/model.h"
 #include "store/checkpoint.h"
 #include "store/digest.h"
+#include "store/fsutil.h"
+#include "store/torch_export.h"
 
 static const char usage_text[] =
     "usage: cbd-ckpt info FILE\n"
     "       cbd-ckpt verify FILE\n"
     "       cbd-ckpt diff FILE_A FILE_B\n"
     "       cbd-ckpt init --arch NAME --classes N --in-channels N [options] OUT\n"
+    "       cbd-ckpt export FILE OUT.safetensors\n"
+    "       cbd-ckpt logits [--size S] FILE IMAGES\n"
     "       cbd-ckpt --help\n"
     "\n"
     "commands:\n"
@@ -28,6 +32,19 @@ static const char usage_text[] =
     "  diff    compare two checkpoints of the same model value by value (weights,\n"
     "          buffers, momentum); exit 0 when every bit is equal, 1 otherwise\n"
     "  init    save a freshly initialised model to OUT\n"
+    "  export  write the weights and batch-norm statistics as safetensors with\n"
+    "          PyTorch's names: an ImageNet-style ResNet (resnet18..152) with a linear\n"
+    "          head loads into torchvision.models.resnetNN(num_classes=C) with\n"
+    "          load_state_dict(strict=True) and gives the same logits; CIFAR ResNets\n"
+    "          use the same names (conv1, bn1, layerS.B.convK/bnK, fc), the cosine\n"
+    "          head is cosine.weight + cosine.scale, the projection projection.*;\n"
+    "          cosine logits in PyTorch, with model.fc = Identity() giving e:\n"
+    "            cosine.scale * F.normalize(e) @ F.normalize(cosine.weight).T\n"
+    "          (names and the PyTorch code for each case: docs/export.md)\n"
+    "  logits  run the model on IMAGES (raw float32 little-endian, N x C x S x S,\n"
+    "          already normalised; C the model's input channels, S from --size or\n"
+    "          the checkpoint's recorded input size) and print one line of logits\n"
+    "          per image\n"
     "\n"
     "options of init:\n"
     "  --arch NAME            one of: %s\n"
@@ -36,6 +53,9 @@ static const char usage_text[] =
     "  --seed N               initialisation seed (default 1)\n"
     "  --head cosine|linear   classifier head (default cosine)\n"
     "  --projection-dim N     projection h: d -> N before the head (default 0: none)\n"
+    "\n"
+    "options of logits:\n"
+    "  --size S               side of the square input images\n"
     "\n"
     "exit status: 0 ok; 1 failure (non-finite values, cannot write); 2 bad usage or a\n"
     "file that is refused (missing, not HDF5, truncated or corrupt, inconsistent)\n";
@@ -314,6 +334,76 @@ static int cmd_init(int argc, char **argv) {
     return CBD_EXIT_OK;
 }
 
+/* ---- export ------------------------------------------------------------------------ */
+
+static int cmd_export(const char *path, const char *out) {
+    char model_text[192], err[1024];
+    cbd_checkpoint_meta meta;
+    cbd_model m;
+    cbd_backend *be = cpu_backend();
+    load_described_model(path, be, &m, &meta, model_text, sizeof model_text);
+    int rc = cbd_torch_export(out, &m.params, &meta, err, sizeof err);
+    cbd_model_free(&m);
+    cbd_backend_destroy(be);
+    if (rc == CBD_TORCH_EXPORT_REFUSED) cbd_fail(CBD_EXIT_USAGE, "%s (exporting %s)", err, path);
+    if (rc != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
+    printf("wrote %s: %s, PyTorch names (%s)\n", out, model_text,
+           cbd_resnet_arch_find(meta.arch)->family == CBD_RESNET_IMAGENET ? "torchvision's" : "CIFAR layout");
+    return CBD_EXIT_OK;
+}
+
+/* ---- logits ------------------------------------------------------------------------ */
+
+#define LOGITS_BATCH 16
+
+static int cmd_logits(int argc, char **argv) {
+    const char *path = NULL, *images_path = NULL;
+    int size = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--size") == 0) size = (int)cbd_parse_integer("--size", option_value(argc, argv, &i), 16, 1 << 14);
+        else if (argv[i][0] == '-' && argv[i][1] != '\0') cbd_usage_error("logits: unknown option '%s'", argv[i]);
+        else if (!path) path = argv[i];
+        else if (!images_path) images_path = argv[i];
+        else cbd_usage_error("logits takes a checkpoint and an images file");
+    }
+    if (!images_path) cbd_usage_error("logits takes a checkpoint and an images file");
+    char model_text[192], err[1024];
+    cbd_checkpoint_meta meta;
+    cbd_model m;
+    cbd_backend *be = cpu_backend();
+    load_described_model(path, be, &m, &meta, model_text, sizeof model_text);
+    if (size == 0) size = meta.input_size;
+    if (size == 0) cbd_usage_error("logits: %s records no input size; give --size", path);
+    size_t bytes = 0;
+    char *raw = cbd_read_file(images_path, &bytes, err, sizeof err);
+    if (!raw) cbd_fail(CBD_EXIT_USAGE, "%s", err);
+    const size_t image_floats = (size_t)meta.in_channels * size * size;
+    if (bytes == 0 || bytes % (image_floats * sizeof(float)) != 0)
+        cbd_fail(CBD_EXIT_USAGE, "%s: %zu bytes is not a whole number of %d x %d x %d float32 images", images_path,
+                 bytes, meta.in_channels, size, size);
+    const int count = (int)(bytes / (image_floats * sizeof(float)));
+    float *images = cbd_malloc(bytes), *logits = cbd_malloc((size_t)LOGITS_BATCH * meta.classes * sizeof(float));
+    memcpy(images, raw, bytes);
+    free(raw);
+    float *x = be->ops.alloc(be, (size_t)LOGITS_BATCH * image_floats * sizeof(float));
+    for (int first = 0; first < count; first += LOGITS_BATCH) {
+        const int n = count - first < LOGITS_BATCH ? count - first : LOGITS_BATCH;
+        be->ops.upload(be, x, images + (size_t)first * image_floats, (size_t)n * image_floats * sizeof(float));
+        cbd_tensor t = {x, n, meta.in_channels, size, size};
+        cbd_model_forward(&m, &t, 0);
+        be->ops.download(be, logits, m.logits, (size_t)n * meta.classes * sizeof(float));
+        for (int r = 0; r < n; r++)
+            for (int c = 0; c < meta.classes; c++)
+                printf("%.9g%c", (double)logits[(size_t)r * meta.classes + c], c + 1 < meta.classes ? ' ' : '\n');
+    }
+    be->ops.release(be, x);
+    free(images);
+    free(logits);
+    cbd_model_free(&m);
+    cbd_backend_destroy(be);
+    return CBD_EXIT_OK;
+}
+
 /* ---- main -------------------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
@@ -323,15 +413,21 @@ int main(int argc, char **argv) {
             printf(usage_text, cbd_resnet_arch_names());
             return CBD_EXIT_OK;
         }
-    if (argc < 2) cbd_usage_error("missing command (info, verify, diff or init)");
+    if (argc < 2) cbd_usage_error("missing command (info, verify, diff, init, export or logits)");
     const char *cmd = argv[1];
     if (strcmp(cmd, "init") == 0) return cmd_init(argc, argv);
+    if (strcmp(cmd, "logits") == 0) return cmd_logits(argc, argv);
+    if (strcmp(cmd, "export") == 0) {
+        if (argc != 4) cbd_usage_error("export takes a checkpoint and an output file");
+        if (argv[2][0] == '-' || argv[3][0] == '-') cbd_usage_error("export takes no options");
+        return cmd_export(argv[2], argv[3]);
+    }
     if (strcmp(cmd, "diff") == 0) {
         if (argc != 4) cbd_usage_error("diff takes exactly two files");
         return cmd_diff(argv[2], argv[3]);
     }
     if (strcmp(cmd, "info") != 0 && strcmp(cmd, "verify") != 0)
-        cbd_usage_error("unknown command '%s' (expected info, verify, diff or init)", cmd);
+        cbd_usage_error("unknown command '%s' (expected info, verify, diff, init, export or logits)", cmd);
     if (argc != 3) cbd_usage_error("%s takes exactly one FILE", cmd);
     if (argv[2][0] == '-') cbd_usage_error("%s: unknown option '%s'", cmd, argv[2]);
     return strcmp(cmd, "info") == 0 ? cmd_info(argv[2]) : cmd_verify(argv[2]);
