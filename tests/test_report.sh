@@ -116,6 +116,21 @@ run_report 0 --out "$work/rep/long" "CBD + logit adjustment (tau 1)=$work/a1.jso
 expect_in "$work/rep/long.per_class.svg" ">CBD + logit adjustment</text>"
 expect_in "$work/rep/long.per_class.svg" ">(tau 1)</text>"
 grep -q "…" "$work/rep/long.per_class.svg" && fail "the legend cut a label of two lines"
+# many classes (iNaturalist has 8,142): the per-class plot draws bins of training count, not a point a class
+/usr/bin/python3 - "$work/a1.json" "$work/many.json" <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+one = j["per_class"][0]
+j["classes"] = 500
+j["per_class"] = [dict(one, **{"class": c, "name": "c%d" % c, "train_count": 2 + c * 3}) for c in range(500)]
+j["confusion"] = None
+json.dump(j, open(sys.argv[2], "w"))
+EOF
+run_report 0 --out "$work/rep/many" "A=$work/many.json"
+markers=$(grep -c "<circle" "$work/rep/many.per_class.svg")
+[ "$markers" -le 31 ] && [ "$markers" -ge 10 ] || fail "500 classes drew $markers markers, not one a bin (at most 30 + the legend's)"
+expect_in "$work/rep/many.per_class.svg" "classes of"
+expect_in "$work/rep/many.per_class.svg" "500 classes: each point the"
 ls "$work/rep/sub" | grep -q '\.tmp' && fail "a temporary file was left behind"
 
 # --class: a class's top-1 as a column, mean ± sd over seeds (fish: 0.30, 0.40 -> 35.0 ± 7.1)

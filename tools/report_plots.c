@@ -11,6 +11,9 @@
 
 /* ---- per class ------------------------------------------------------------- */
 
+/* Classes drawn one point each; above, PER_CLASS_BINS bins of training count. */
+enum { PER_CLASS_POINTS = 200, PER_CLASS_BINS = 30 };
+
 static const long long *sort_counts;
 
 static int by_count(const void *a, const void *b) {
@@ -59,30 +62,85 @@ void report_plot_per_class(plot_figure *f, const char *title, int classes, const
         plot_chart_x_tick(&c, log_count(max_count), label, 0);
     }
 
-    double *xy = cbd_malloc((size_t)classes * 2 * sizeof *xy);
+    /* Up to PER_CLASS_POINTS classes a point each; beyond (iNaturalist's 8,142)
+     * a point per bin of training count: the mean accuracy of its classes. */
+    const int binned = classes > PER_CLASS_POINTS;
+    int *bin_of = cbd_malloc((size_t)classes * sizeof *bin_of);
+    int points = classes;
+    if (binned) {
+        points = 0;
+        int last = -1;
+        for (int k = 0; k < classes; k++) {
+            const double f = (log_count(train_count[order[k]]) - lo) / (hi - lo);
+            int b = (int)(f * PER_CLASS_BINS);
+            if (b >= PER_CLASS_BINS) b = PER_CLASS_BINS - 1;
+            if (b != last) points++;
+            last = b;
+            bin_of[k] = points - 1; /* the k-th class (by count) lies in point bin_of[k] */
+        }
+    } else {
+        for (int k = 0; k < classes; k++) bin_of[k] = k;
+    }
+    double *xy = cbd_malloc((size_t)points * 2 * sizeof *xy);
+    double *sum = cbd_malloc((size_t)points * sizeof *sum), *logs = cbd_malloc((size_t)points * sizeof *logs);
+    int *n = cbd_malloc((size_t)points * sizeof *n), *members = cbd_malloc((size_t)points * sizeof *members);
+    long long *min_c = cbd_malloc((size_t)points * sizeof *min_c), *max_c = cbd_malloc((size_t)points * sizeof *max_c);
     int shown = 0;
     for (int s = 0; s < nseries; s++) {
         const char *colour = plot_palette[s % 10];
         const plot_shape shape = (plot_shape)((s / 10) % 3);
-        for (int k = 0; k < classes; k++) {
-            xy[2 * k] = plot_chart_x(&c, log_count(train_count[order[k]]));
-            xy[2 * k + 1] = plot_chart_y(&c, 100.0 * series[s].accuracy[order[k]]);
+        for (int q = 0; q < points; q++) {
+            sum[q] = logs[q] = 0.0;
+            n[q] = members[q] = 0;
+            min_c[q] = -1;
+            max_c[q] = 0;
         }
-        plot_polyline(f, xy, classes, colour, 1.5, 0.8);
         for (int k = 0; k < classes; k++) {
-            const int cl = order[k];
-            const size_t n = strlen(series[s].label) + strlen(class_names[cl]) + 64;
-            char *tip = cbd_malloc(n);
-            snprintf(tip, n, "%s: %s (%lld): %.1f%%", series[s].label, class_names[cl], train_count[cl],
-                     100.0 * series[s].accuracy[cl]);
-            plot_marker(f, shape, xy[2 * k], xy[2 * k + 1], colour, tip);
-            free(tip);
+            const int q = bin_of[k], cl = order[k];
+            const double a = series[s].accuracy[cl];
+            logs[q] += log_count(train_count[cl]);
+            members[q]++;
+            if (min_c[q] < 0 || train_count[cl] < min_c[q]) min_c[q] = train_count[cl];
+            if (train_count[cl] > max_c[q]) max_c[q] = train_count[cl];
+            if (isnan(a)) continue;
+            sum[q] += a;
+            n[q]++;
+        }
+        for (int q = 0; q < points; q++) {
+            xy[2 * q] = plot_chart_x(&c, logs[q] / members[q]);
+            xy[2 * q + 1] = n[q] ? plot_chart_y(&c, 100.0 * sum[q] / n[q]) : NAN;
+        }
+        plot_polyline(f, xy, points, colour, 1.5, 0.8);
+        for (int q = 0; q < points; q++) {
+            if (isnan(xy[2 * q + 1])) continue;
+            char tip[1024];
+            if (binned)
+                snprintf(tip, sizeof tip, "%s: %d classes of %lld to %lld training images: mean %.1f%%",
+                         series[s].label, members[q], min_c[q], max_c[q], 100.0 * sum[q] / n[q]);
+            else
+                snprintf(tip, sizeof tip, "%s: %s (%lld): %.1f%%", series[s].label, class_names[order[q]],
+                         train_count[order[q]], 100.0 * series[s].accuracy[order[q]]);
+            plot_marker(f, shape, xy[2 * q], xy[2 * q + 1], colour, tip);
         }
         if (!plot_chart_legend_full(&c)) {
             plot_chart_legend(&c, shape, colour, series[s].label);
             shown++;
         }
     }
+    if (binned) {
+        char note[96];
+        snprintf(note, sizeof note, "%d classes: each point the", classes);
+        plot_chart_legend_note(&c, note);
+        plot_chart_legend_note(&c, "mean of a bin of classes");
+        plot_chart_legend_note(&c, "by training images");
+    }
+    free(sum);
+    free(logs);
+    free(n);
+    free(members);
+    free(min_c);
+    free(max_c);
+    free(bin_of);
     if (shown < nseries) {
         snprintf(label, sizeof label, "and %d more", nseries - shown);
         plot_chart_legend_note(&c, label);
