@@ -780,8 +780,12 @@ static int stage_main(int argc, char **argv) {
                 bad = 1;
             }
         }
-        write_json(&t, &r);
-        bad |= write_text(stem, ".json", &t);
+        /* the JSON records the digest that makes the evaluation up to date: not written
+         * when a part of it (the neighbours) failed, so a rerun does it again */
+        if (!bad) {
+            write_json(&t, &r);
+            bad |= write_text(stem, ".json", &t);
+        }
         if (bad) rc = CBD_EXIT_FAILURE;
         summary_table(&t, &r);
         fputs(cbd_text_str(&t), stdout);
