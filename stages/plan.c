@@ -323,7 +323,8 @@ int main(int argc, char **argv) {
     fprintf(out, "\nfeatures: $(FEATURES)\n\n");
     for (int i = 0; i < cfg.teacher_count; i++) {
         const char *name = cfg.teachers[i].name;
-        text_set(&pre, "%s $(BIN)/cbd-train-teacher %s %s", teacher_stamps[i], data[0], data[1]);
+        /* the teacher and the student also read val and test: their metrics report both each epoch */
+        text_set(&pre, "%s $(BIN)/cbd-train-teacher %s %s %s", teacher_stamps[i], data[0], data[1], data[2]);
         text_set(&cmd, "$(BIN)/cbd-train-teacher --config %s --teacher %s --resume%s", ini, name, sets);
         rule(out, CBD_JOB_TEACHER, name, teacher_ckpt(out_dir, name), &pre, &cmd);
         text_set(&pre, "%s %s $(BIN)/cbd-dump-features %s", teacher_ckpt(out_dir, name), store_stamps[i], data[0]);
@@ -342,7 +343,7 @@ int main(int argc, char **argv) {
         if (method == CBD_METHOD_ENSEMBLE) continue;
         char select[160] = "";
         if (m) snprintf(select, sizeof select, " --student %s", c->student_name);
-        text_set(&pre, "%s $(BIN)/cbd-train-student %s %s", model_stamps[m], data[0], data[1]);
+        text_set(&pre, "%s $(BIN)/cbd-train-student %s %s %s", model_stamps[m], data[0], data[1], data[2]);
         if (method == CBD_METHOD_TRAIN && c->student.distill != CBD_DISTILL_NONE)
             for (int i = 0; i < c->student.teachers_count; i++)
                 cbd_text_printf(&pre, " %s", c->student.teacher_source == CBD_TEACHER_SOURCE_ONLINE
