@@ -24,15 +24,20 @@ data/fmnist_lt/test.h5: | $(BIN)/import-idx
 	@$(FMNIST_FETCH) t10k-images-idx3-ubyte.gz
 	@mkdir -p data/fmnist_lt
 	$(BIN)/import-idx --images $(FMNIST_IDX)/t10k-images-idx3-ubyte.gz --labels $(FMNIST_IDX)/t10k-labels-idx1-ubyte.gz --class-names data_manifests/fashion_mnist_classes.txt --out $@
-data/fmnist_lt/train_lt.h5: data/fmnist_lt/train.h5 | $(BIN)/make-lt
-	$(BIN)/make-lt --in $< --out $@ --profile exp --imbalance 100 --n-max 6000 --seed 1 --counts data/fmnist_lt/train_lt_counts.csv
+# The validation split ([data] val) is 100 images a class of those make-lt
+# left out. The class with n_max = 6000 keeps all of its 6000 training images,
+# so it has none: make-lt says so, and the split holds the other nine classes
+# (900 images). Its images are never trained on; choosing on it rather than on
+# test is the point (a sweep says which split chose).
+data/fmnist_lt/train_lt.h5 data/fmnist_lt/val.h5 &: data/fmnist_lt/train.h5 | $(BIN)/make-lt
+	$(BIN)/make-lt --in $< --out data/fmnist_lt/train_lt.h5 --profile exp --imbalance 100 --n-max 6000 --seed 1 --counts data/fmnist_lt/train_lt_counts.csv --val-out data/fmnist_lt/val.h5 --val-per-class 100
 
 # Fashion-MNIST-LT with a hard tail (ini/fmnist_lt_hard.ini): the same profile
 # and seed, the classes ranked 1,8,5,9,7,3,0,4,2,6 (trouser the most images,
 # shirt the fewest). Its test set is data/fmnist_lt/test.h5.
-data/fmnist_lt_hard/train_lt.h5: data/fmnist_lt/train.h5 | $(BIN)/make-lt
+data/fmnist_lt_hard/train_lt.h5 data/fmnist_lt_hard/val.h5 &: data/fmnist_lt/train.h5 | $(BIN)/make-lt
 	@mkdir -p data/fmnist_lt_hard
-	$(BIN)/make-lt --in $< --out $@ --class-order 1,8,5,9,7,3,0,4,2,6 --profile exp --imbalance 100 --n-max 6000 --seed 1 --counts data/fmnist_lt_hard/train_lt_counts.csv
+	$(BIN)/make-lt --in $< --out data/fmnist_lt_hard/train_lt.h5 --class-order 1,8,5,9,7,3,0,4,2,6 --profile exp --imbalance 100 --n-max 6000 --seed 1 --counts data/fmnist_lt_hard/train_lt_counts.csv --val-out data/fmnist_lt_hard/val.h5 --val-per-class 100
 
 # The paper's benchmarks (ini/imagenet_lt_r50.ini, ini/inat18_r50.ini,
 # ini/places_lt_r152.ini): the images are the user's, linked into data/; the
