@@ -111,6 +111,29 @@ run 0 make-synthetic --out "$small" --classes 3 --n-max 5 --imbalance 2 --size 8
     --val-per-class 1 --test-per-class 1 --force
 [ -d "$small/images/train/c03" ] && fail "--force kept the images of the replaced set"
 grep -q "classes=3" "$small/.complete" || fail "marker after --force: $(cat "$small/.complete")"
+# --train-counts: another set's shape (make-synthetic's own counts.csv read back gives the same set)
+printf 'class,name,count\n0,head,7\n1,mid,3\n2,tail,1\n' >"$work/counts_in.csv"
+run 0 make-synthetic --out "$work/shaped" --train-counts "$work/counts_in.csv" --size 8 --val-per-class 1 \
+    --test-per-class 1
+[ "$(cut -d, -f3 "$work/shaped/counts.csv" | tr '\n' ' ')" = "count 7 3 1 " ] ||
+    fail "--train-counts: counts.csv is $(tr '\n' ' ' <"$work/shaped/counts.csv")"
+[ "$(entries "$work/shaped/train.txt")" -eq 11 ] || fail "--train-counts: $(entries "$work/shaped/train.txt") train entries"
+run 0 make-synthetic --out "$work/shaped_again" --train-counts "$small/counts.csv" --size 8 --channels 1 \
+    --val-per-class 1 --test-per-class 1
+diff -r "$small/images" "$work/shaped_again/images" >/dev/null ||
+    fail "a set made from another's counts.csv differs from it"
+printf '0,a,4\n2,b,2\n' >"$work/counts_gap.csv"
+run 2 make-synthetic --out "$work/x" --train-counts "$work/counts_gap.csv"
+expect_in err "counts_gap.csv:2: class 2 where class 1 was due"
+printf '0,a,4\n1,b,none\n' >"$work/counts_bad.csv"
+run 2 make-synthetic --out "$work/x" --train-counts "$work/counts_bad.csv"
+expect_in err "counts_bad.csv:2: count 'none'"
+run 2 make-synthetic --out "$work/x" --train-counts "$work/counts_in.csv" --imbalance 4
+expect_in err "--imbalance and --train-counts both set the train counts"
+run 2 make-synthetic --out "$work/x" --train-counts "$work/counts_in.csv" --classes 4
+expect_in err "--classes 4 but"
+run 2 make-synthetic --out "$work/x" --train-counts "$work/no_such.csv"
+expect_in err "no_such.csv: No such file"
 mkdir -p "$work/foreign" && echo hello >"$work/foreign/notes.txt"
 run 2 make-synthetic --out "$work/foreign"
 expect_in err "not empty and holds no synthetic set"

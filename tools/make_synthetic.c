@@ -14,8 +14,9 @@
  * noise (+-0.15), then saved as a JPEG at quality 90. Every random number is
  * Philox keyed by the seed, so the files are byte-identical for a seed.
  *
- * Train counts follow n_c = round(n_max * IF^(-c/(C-1))); val and test are
- * balanced. */
+ * Train counts follow n_c = round(n_max * IF^(-c/(C-1))), or a counts file
+ * (--train-counts: a stand-in with another set's shape, e.g. ImageNet-LT's);
+ * val and test are balanced. */
 #define _XOPEN_SOURCE 700
 
 #include <dirent.h>
@@ -35,6 +36,7 @@
 #include "nn/log.h"
 #include "tools/cli.h"
 #include "nn/rng.h"
+#include "store/digest.h"
 #include "store/fsutil.h"
 #include "store/image.h"
 #include "store/jpeg.h"
@@ -71,6 +73,8 @@ static const char usage_text[] =
     "  --channels 1|3       gray or RGB (default 3)\n"
     "  --val-per-class N    balanced validation split (default 10)\n"
     "  --test-per-class N   balanced test split (default 20)\n"
+    "  --train-counts FILE  train images per class from FILE instead (class,name,count\n"
+    "                       lines as counts.csv holds them; its rows set the classes)\n"
     "  --seed N             every random choice follows from it (default 1)\n"
     "  --force              replace a set made with other parameters, or write into a\n"
     "                       folder that holds other files\n"
@@ -86,15 +90,21 @@ static const char usage_text[] =
     "something else (without --force)\n";
 
 typedef struct {
-    const char *out;
+    const char *out, *train_counts_path;
     int classes, n_max, size, channels, val_per_class, test_per_class, force;
     double imbalance;
     uint64_t seed;
+    int *train_counts; /* classes entries when --train-counts was given */
+    uint64_t train_counts_digest;
 } options;
+
+static void read_train_counts(options *o, int classes_given);
 
 static void parse_args(int argc, char **argv, options *o) {
     *o = (options){.classes = 20, .n_max = 100, .imbalance = 25.0, .size = 32, .channels = 3,
                    .val_per_class = 10, .test_per_class = 20, .seed = 1};
+    int classes_given = 0;
+    const char *profile_given = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -116,22 +126,76 @@ static void parse_args(int argc, char **argv, options *o) {
         else if (strcmp(a, "--val-per-class") == 0) o->val_per_class = (int)cbd_parse_integer(a, v, 1, 100000);
         else if (strcmp(a, "--test-per-class") == 0) o->test_per_class = (int)cbd_parse_integer(a, v, 1, 100000);
         else if (strcmp(a, "--seed") == 0) o->seed = (uint64_t)cbd_parse_integer(a, v, 0, INT64_MAX);
+        else if (strcmp(a, "--train-counts") == 0) o->train_counts_path = v;
         else cbd_usage_error("unknown option '%s'", a);
+        if (strcmp(a, "--classes") == 0) classes_given = 1;
+        if (strcmp(a, "--n-max") == 0 || strcmp(a, "--imbalance") == 0) profile_given = a;
     }
+    if (o->train_counts_path && profile_given)
+        cbd_usage_error("%s and --train-counts both set the train counts: give one", profile_given);
+    if (o->train_counts_path) read_train_counts(o, classes_given);
     if (!o->out) cbd_usage_error("--out DIR is required");
     if (o->channels == 2) cbd_usage_error("--channels: expected 1 or 3, got 2");
 }
 
+/* The counts file: optional header "class,name,count", then one line a class
+ * in class order. Any fault names the file and line. */
+static void read_train_counts(options *o, int classes_given) {
+    const char *path = o->train_counts_path;
+    FILE *f = fopen(path, "r");
+    if (!f) cbd_usage_error("--train-counts %s: %s", path, strerror(errno));
+    char line[1024];
+    int n = 0, lineno = 0;
+    o->train_counts = cbd_malloc(1000 * sizeof *o->train_counts);
+    uint64_t h = CBD_FNV1A64_INIT;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) cbd_usage_error("%s:%d: line too long", path, lineno);
+        line[strcspn(line, "\r\n")] = 0;
+        if (line[0] == 0 || line[0] == '#' || (lineno == 1 && strncmp(line, "class,", 6) == 0)) continue;
+        char *first = strchr(line, ','), *last = strrchr(line, ',');
+        if (!first || first == last)
+            cbd_usage_error("%s:%d: expected class,name,count, got '%s'", path, lineno, line);
+        char *end;
+        errno = 0;
+        const long c = strtol(line, &end, 10);
+        if (end != first || c != n)
+            cbd_usage_error("%s:%d: class %.*s where class %d was due (one line a class, in order)", path, lineno,
+                            (int)(first - line), line, n);
+        const long count = strtol(last + 1, &end, 10);
+        if (*end != 0 || end == last + 1 || errno != 0 || count < 1 || count > 100000)
+            cbd_usage_error("%s:%d: count '%s': expected an integer in 1..100000", path, lineno, last + 1);
+        if (n == 1000) cbd_usage_error("%s:%d: more than 1000 classes", path, lineno);
+        o->train_counts[n++] = (int)count;
+        h = cbd_fnv1a64_update(h, &count, sizeof count);
+    }
+    const int read_failed = ferror(f);
+    fclose(f);
+    if (read_failed) cbd_usage_error("--train-counts %s: read error", path);
+    if (n < 2) cbd_usage_error("%s: %d classes, at least 2 needed", path, n);
+    if (classes_given && o->classes != n)
+        cbd_usage_error("--classes %d but %s has %d classes", o->classes, path, n);
+    o->classes = n;
+    o->train_counts_digest = h;
+}
+
 /* The parameters as the marker records them. */
 static void describe_params(const options *o, char *out, size_t out_len) {
+    char counts[64] = "";
+    if (o->train_counts) {
+        char hex[17];
+        cbd_digest_hex(o->train_counts_digest, hex);
+        snprintf(counts, sizeof counts, " train_counts=%s", hex);
+    }
     snprintf(out, out_len,
              "make-synthetic %d classes=%d n_max=%d imbalance=%.17g size=%d channels=%d val_per_class=%d "
-             "test_per_class=%d seed=%" PRIu64 " quality=%d\n",
+             "test_per_class=%d seed=%" PRIu64 " quality=%d%s\n",
              GENERATOR_VERSION, o->classes, o->n_max, o->imbalance, o->size, o->channels, o->val_per_class,
-             o->test_per_class, o->seed, QUALITY);
+             o->test_per_class, o->seed, QUALITY, counts);
 }
 
 static int train_count(const options *o, int c) {
+    if (o->train_counts) return o->train_counts[c];
     double n = o->n_max * pow(o->imbalance, -(double)c / (o->classes - 1));
     int rounded = (int)floor(n + 0.5);
     return rounded < 1 ? 1 : rounded;
@@ -435,6 +499,7 @@ int main(int argc, char **argv) {
     if (cbd_mkdir_p(o.out, err, sizeof err) != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
     if (prepare_folder(&o, params)) {
         cbd_log("make-synthetic: %s is up to date", o.out);
+        free(o.train_counts);
         return CBD_EXIT_OK;
     }
     const double started = cbd_now();
@@ -451,5 +516,6 @@ int main(int argc, char **argv) {
             "%dx%dx%d, %.2f s",
             o.out, o.classes, train, train_count(&o, 0), train_count(&o, o.classes - 1), o.val_per_class,
             o.test_per_class, o.size, o.size, o.channels, cbd_now() - started);
+    free(o.train_counts);
     return CBD_EXIT_OK;
 }
