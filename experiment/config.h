@@ -33,6 +33,9 @@ typedef enum { CBD_CROP_PAD_RANDOM = 0, CBD_CROP_RANDOM_RESIZED = 1, CBD_CROP_NO
 typedef enum { CBD_SAMPLING_INSTANCE = 0, CBD_SAMPLING_CLASS_BALANCED = 1, CBD_SAMPLING_SQRT = 2 } cbd_sampling_kind;
 #endif
 typedef enum { CBD_FEATURE_FLOAT16, CBD_FEATURE_FLOAT32 } cbd_feature_dtype;
+typedef enum { CBD_LOGITS_AUTO, CBD_LOGITS_TRUE, CBD_LOGITS_FALSE } cbd_logits_mode;
+/* [features] logits = auto stores the logits up to this many classes. */
+#define CBD_LOGITS_AUTO_MAX_CLASSES 1000
 typedef enum { CBD_TEACHER_SOURCE_STORE, CBD_TEACHER_SOURCE_ONLINE } cbd_teacher_source;
 typedef enum { CBD_DISTILL_FEATURE, CBD_DISTILL_LOGIT, CBD_DISTILL_HYBRID, CBD_DISTILL_NONE } cbd_distill_kind;
 typedef enum { CBD_LOSS_CE, CBD_LOSS_LOGIT_ADJUSTED } cbd_student_loss;
@@ -52,6 +55,7 @@ extern const char *const cbd_teacher_kind_names[];   /* standard augment */
 extern const char *const cbd_crop_kind_names[];      /* pad_random random_resized none */
 extern const char *const cbd_sampling_kind_names[];  /* instance class_balanced sqrt */
 extern const char *const cbd_feature_dtype_names[];  /* float16 float32 */
+extern const char *const cbd_logits_mode_names[];    /* auto true false */
 extern const char *const cbd_teacher_source_names[]; /* store online */
 extern const char *const cbd_distill_kind_names[];   /* feature logit hybrid none */
 extern const char *const cbd_student_loss_names[];   /* ce logit_adjusted */
@@ -129,6 +133,10 @@ void cbd_config_print_help(FILE *out);
 const char *cbd_config_device_name(const cbd_config *cfg);
 /* INI spelling of cfg->experiment.precision ("fp32" or "bf16"). */
 const char *cbd_config_precision_name(const cbd_config *cfg);
+/* Whether the feature stores of a training set of `classes` classes hold the
+ * teachers' logits ([features] logits; auto: at most
+ * CBD_LOGITS_AUTO_MAX_CLASSES classes). */
+int cbd_config_stores_logits(const cbd_config *cfg, int classes);
 
 /* The schema, for tools that read or rewrite INIs (sweeps, docs): the number
  * of keys, and key i's section ("teacher.NAME" for teacher keys) and name. */

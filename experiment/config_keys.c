@@ -22,6 +22,7 @@ const char *const cbd_teacher_kind_names[] = {"standard", "augment", NULL};
 const char *const cbd_crop_kind_names[] = {"pad_random", "random_resized", "none", NULL};
 const char *const cbd_sampling_kind_names[] = {"instance", "class_balanced", "sqrt", NULL};
 const char *const cbd_feature_dtype_names[] = {"float16", "float32", NULL};
+const char *const cbd_logits_mode_names[] = {"auto", "true", "false", NULL};
 const char *const cbd_teacher_source_names[] = {"store", "online", NULL};
 const char *const cbd_distill_kind_names[] = {"feature", "logit", "hybrid", "none", NULL};
 const char *const cbd_student_loss_names[] = {"ce", "logit_adjusted", NULL};
@@ -36,6 +37,7 @@ _Static_assert(NAMES_MATCH(cbd_teacher_kind_names, CBD_TEACHER_AUGMENT), "cbd_te
 _Static_assert(NAMES_MATCH(cbd_crop_kind_names, CBD_CROP_NONE), "cbd_crop_kind_names");
 _Static_assert(NAMES_MATCH(cbd_sampling_kind_names, CBD_SAMPLING_SQRT), "cbd_sampling_kind_names");
 _Static_assert(NAMES_MATCH(cbd_feature_dtype_names, CBD_FEATURE_FLOAT32), "cbd_feature_dtype_names");
+_Static_assert(NAMES_MATCH(cbd_logits_mode_names, CBD_LOGITS_FALSE), "cbd_logits_mode_names");
 _Static_assert(NAMES_MATCH(cbd_teacher_source_names, CBD_TEACHER_SOURCE_ONLINE), "cbd_teacher_source_names");
 _Static_assert(NAMES_MATCH(cbd_distill_kind_names, CBD_DISTILL_NONE), "cbd_distill_kind_names");
 _Static_assert(NAMES_MATCH(cbd_student_loss_names, CBD_LOSS_LOGIT_ADJUSTED), "cbd_student_loss_names");

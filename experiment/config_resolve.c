@@ -205,7 +205,7 @@ static void check_student(loader *L) {
         return;
     }
     if ((distill == CBD_DISTILL_LOGIT || distill == CBD_DISTILL_HYBRID) &&
-        cfg->student.teacher_source == CBD_TEACHER_SOURCE_STORE && !cfg->features.logits) {
+        cfg->student.teacher_source == CBD_TEACHER_SOURCE_STORE && cfg->features.logits == CBD_LOGITS_FALSE) {
         const int id = blame(L, K_features_logits, K_student_distill);
         config_key_fail(L, id == K_features_logits ? S_features : S_student, 0, id,
                  "[student] distill = %s reads teacher logits from the feature store: set [features] logits = true "

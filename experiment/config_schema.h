@@ -164,8 +164,8 @@
       "augmented views stored per image (S); the k-th draw of an image uses view k mod S") \
     X(features, dtype, ENUM, cbd_feature_dtype, "float16", 0, R_DUMP, CBD_ANY, \
       "on-disk type of stored features and logits") \
-    X(features, logits, BOOL, 0, "true", 0, R_DUMP, CBD_ANY, \
-      "also store teacher logits (needed by [student] distill = logit or hybrid with teacher_source = store)") \
+    X(features, logits, ENUM, cbd_logits_mode, "auto", 0, R_DUMP, CBD_ANY, \
+      "also store teacher logits; auto = when the training set has at most 1000 classes (at 8142, the logits would be 4x ResNet-50's 2048-d features). Read only by [student] distill = logit or hybrid with teacher_source = store (KD, hybrid); CBD (distill = feature), cRT, LWS, tau-norm, NCM and the ensemble do not") \
     X(features, batch_size, INT, 0, "0", 0, R_NONE, CBD_MIN(0), \
       "images per forward pass while dumping; 0 = [train] batch_size") \
     X(features, memory_cap_mb, INT, 0, "4096", 0, R_NONE, CBD_MIN(0), \

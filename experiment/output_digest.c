@@ -59,6 +59,12 @@ static void key_line(FILE *f, const cbd_config *cfg, int id, const cbd_data_dige
         return;
     }
     CBD_ASSERT(id != K_data_val && id != K_data_image_root, "[data] %s decides nothing by itself", k->key);
+    /* what a store holds, not how it was asked for: auto digests as the true
+     * or false it comes to for this training set */
+    if (id == K_features_logits && cfg->features.logits == CBD_LOGITS_AUTO && data && data->train_classes > 0) {
+        fprintf(f, "[features] logits = %s\n", cbd_config_stores_logits(cfg, data->train_classes) ? "true" : "false");
+        return;
+    }
     char value[CBD_INI_MAX_LINE];
     config_format_value(k, cfg, value, sizeof value);
     fprintf(f, "[%s] %s = %s\n", k->section, k->key, value);

@@ -42,6 +42,7 @@ unsigned cbd_output_readers(const cbd_config *cfg, cbd_output_kind kind, const c
  * is made; written "missing"). */
 typedef struct {
     uint64_t train, test, class_names;
+    int train_classes; /* what [features] logits = auto is resolved by; 0 = unknown */
 } cbd_data_digests;
 
 typedef struct {

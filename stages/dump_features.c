@@ -223,7 +223,7 @@ static int stage_main(int argc, char **argv) {
     spec.classes = classes;
     spec.views = cfg.features.views;
     spec.dtype = cfg.features.dtype == CBD_FEATURE_FLOAT16 ? CBD_STORE_FLOAT16 : CBD_STORE_FLOAT32;
-    spec.has_logits = cfg.features.logits;
+    spec.has_logits = cbd_config_stores_logits(&cfg, classes);
     spec.manifest_digest = cbd_dataset_digest(train);
     spec.experiment_seed = cfg.experiment.seed;
     snprintf(spec.teacher, sizeof spec.teacher, "%s", t->name);

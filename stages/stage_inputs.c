@@ -13,6 +13,7 @@ void cbd_stage_data_digests(const cbd_config *cfg, const cbd_dataset *train, con
                             cbd_data_digests *out) {
     memset(out, 0, sizeof *out);
     if (train) out->train = cbd_dataset_content_digest(train);
+    if (train) out->train_classes = cbd_dataset_classes(train);
     if (test) out->test = cbd_dataset_content_digest(test);
     if (cfg->data.class_names[0] && (test || train)) out->class_names = cbd_dataset_names_digest(test ? test : train);
 }
@@ -97,7 +98,7 @@ cbd_feature_store *cbd_stage_open_store(const cbd_config *cfg, const char *teach
                                  "--teacher %s)", path, cfg->source_path, teacher);
     if (need_logits && !spec->has_logits)
         cbd_fail(CBD_EXIT_USAGE, "%s has no logits, which [student] distill = %s reads: set [features] logits = "
-                                 "true and dump again, or [student] teacher_source = online",
-                 path, cbd_distill_kind_names[cfg->student.distill]);
+                                 "true and dump again (auto stores them up to %d classes), or [student] teacher_source = online",
+                 path, cbd_distill_kind_names[cfg->student.distill], CBD_LOGITS_AUTO_MAX_CLASSES);
     return fs;
 }

@@ -117,7 +117,7 @@ static void test_full(void) {
         CHECK(t3->epochs == 4 && t3->seed == 12345678901234ull + 1 + 2, "t3");
     }
 
-    CHECK(cfg.features.views == 4 && cfg.features.dtype == CBD_FEATURE_FLOAT32 && cfg.features.logits == 0, "features");
+    CHECK(cfg.features.views == 4 && cfg.features.dtype == CBD_FEATURE_FLOAT32 && cfg.features.logits == CBD_LOGITS_FALSE, "features");
     CHECK(cfg.features.batch_size == 256 && cfg.features.memory_cap_mb == 0, "features");
 
     CHECK(feq(cfg.student.alpha, 0.6f) && feq(cfg.student.beta, 10.0f), "student weights");
@@ -184,7 +184,7 @@ static void test_defaults(void) {
     CHECK(a->kind == CBD_TEACHER_STANDARD && a->epochs == 90 && c->epochs == 90, "teacher kind, epochs");
     CHECK(!strcmp(a->arch, "resnet20") && !strcmp(c->arch, "resnet32"), "teacher arch");
     CHECK(feq(a->lr, 0.1f) && feq(c->lr, 0.3f), "teacher lr");
-    CHECK(cfg.features.views == 10 && cfg.features.dtype == CBD_FEATURE_FLOAT16 && cfg.features.logits == 1 &&
+    CHECK(cfg.features.views == 10 && cfg.features.dtype == CBD_FEATURE_FLOAT16 && cfg.features.logits == CBD_LOGITS_AUTO &&
               cfg.features.batch_size == 128 && cfg.features.memory_cap_mb == 4096,
           "features");
     CHECK(feq(cfg.student.alpha, 0.4f) && feq(cfg.student.beta, 100.0f), "student weights");

@@ -308,5 +308,21 @@ int main(int argc, char **argv) {
     /* the same configuration gives the same digests: nothing unstable in the text */
     if (digest_outputs(NULL, 0, &changed, err, sizeof err) == 0)
         CHECK(!memcmp(changed.digest, base.digest, sizeof base.digest), "two loads of one INI differ");
+    /* [features] logits = auto digests as what it comes to: true for the
+     * fixture's few classes, so a store dumped with true stays up to date */
+    const char *logits_true[] = {"features.logits=true"};
+    if (digest_outputs(logits_true, 1, &changed, err, sizeof err) == 0)
+        CHECK(!memcmp(changed.digest, base.digest, sizeof base.digest), "logits = true digests unlike auto");
+    static cbd_config cfg;
+    if (cbd_config_load(&cfg, ini_path, NULL, 0, err, sizeof err) == 0) {
+        CHECK(cfg.features.logits == CBD_LOGITS_AUTO, "logits defaults to auto");
+        CHECK(cbd_config_stores_logits(&cfg, CBD_LOGITS_AUTO_MAX_CLASSES) &&
+                  !cbd_config_stores_logits(&cfg, CBD_LOGITS_AUTO_MAX_CLASSES + 1),
+              "auto: logits up to %d classes, none above", CBD_LOGITS_AUTO_MAX_CLASSES);
+        cfg.features.logits = CBD_LOGITS_TRUE;
+        CHECK(cbd_config_stores_logits(&cfg, 8142), "true stores them at 8142 classes");
+        cfg.features.logits = CBD_LOGITS_FALSE;
+        CHECK(!cbd_config_stores_logits(&cfg, 10), "false stores none");
+    }
     return test_finish("output_digest");
 }
