@@ -30,4 +30,11 @@ check imagenet_lt_r50.ini 5 7 "ImageNet-LT: link ImageNet 2012 (the folder holdi
 check inat18_r50.ini 5 7 "iNaturalist 2018: link the folder holding train_val2018/ and train2018.json at data/inat18"
 check places_lt_r152.ini 5 7 "Places-LT: link Places365-Standard (the folder holding data_256/ and val_256/) at data/places365"
 grep -q "^logits = false" ini/inat18_r50.ini || fail "inat18_r50.ini stores the logits of 8,142 classes"
+# the rehearsal's stand-in (tools/rehearsal): plans with no data present
+mkdir -p ini/rehearsal
+cp "$src/ini/rehearsal/imagenet_lt_standin.ini" ini/rehearsal/
+"$bin/cbd-plan" --config ini/rehearsal/imagenet_lt_standin.ini >standin.mk 2>standin.err ||
+    { cat standin.err >&2; fail "cbd-plan ini/rehearsal/imagenet_lt_standin.ini"; }
+[ "$(grep -c "^runs/imagenet_lt_standin/teachers/[a-z0-9]*\.ckpt\.h5:" standin.mk)" -eq 2 ] ||
+    fail "imagenet_lt_standin.ini: not 2 teacher rules"
 echo "benchmark_inis: ok"
