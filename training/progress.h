@@ -1,5 +1,7 @@
-/* Progress of a long loop: a redrawn bar on a terminal, nothing otherwise
- * (stages print one plain line per epoch instead). */
+/* Progress of a long loop: a redrawn bar on a terminal; otherwise (a log
+ * file, a batch job) a plain line every CBD_PROGRESS_LINE_SECONDS
+ * ($CBD_PROGRESS_SECONDS when set), none for a loop that ends sooner
+ * (stages print one plain line per epoch besides). */
 #ifndef CBD_PROGRESS_H
 #define CBD_PROGRESS_H
 
@@ -8,9 +10,13 @@
 
 #include "nn/clock.h" /* cbd_now */
 
+#define CBD_PROGRESS_LINE_SECONDS 60.0
+
 typedef struct {
     FILE *out;
     int enabled;        /* out is a terminal and not quieted */
+    int plain;          /* not a terminal, not quieted: a line now and then */
+    double line_seconds;
     char label[64];
     int64_t total, done;
     double started, last_draw;
