@@ -133,6 +133,17 @@ expect_in "$work/rep/many.per_class.svg" "classes of"
 expect_in "$work/rep/many.per_class.svg" "500 classes: each point the"
 ls "$work/rep/sub" | grep -q '\.tmp' && fail "a temporary file was left behind"
 
+# a class with no image in the split (a validation split without the head
+# class): its accuracy is null, shown as not measured, and the plot leaves it out
+eval_json "$work/nohead.json" nohead 0.70 0.95 null 0.60 0.30 none null 0.60 0.30
+run_report 0 --out "$work/rep/nohead" --class "cat & <dog>" "A=$work/nohead.json" "B=$work/b1.json"
+expect_in "$work/rep/nohead.md" "| cat & <dog> (500) | – | 60.0 |"
+expect_in "$work/rep/nohead.md" "| A | 1 | – | 60.0 | 30.0 | 70.0 | 95.0 | – | – |"
+grep -q "nan" "$work/rep/nohead.md" "$work/rep/nohead.csv" "$work/rep/nohead.per_class.svg" &&
+    fail "a class without images printed as nan"
+[ "$(grep -c "<circle" "$work/rep/nohead.per_class.svg")" -eq 7 ] ||
+    fail "not 2 + 3 points and 2 legend markers: $(grep -c "<circle" "$work/rep/nohead.per_class.svg")"
+
 # --class: a class's top-1 as a column, mean ± sd over seeds (fish: 0.30, 0.40 -> 35.0 ± 7.1)
 cls=$work/rep/classes
 run_report 0 --out "$cls" --class fish --class bird "model A=$work/a1.json" "model A=$work/a2.json" "B=$work/b1.json"

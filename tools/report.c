@@ -243,11 +243,13 @@ static stat column_stat(const model *m, const report_eval *evals, int col) {
     return s;
 }
 
-/* Top-1 of class c over the seeds of m. */
+/* Top-1 of class c over the seeds of m that measured it. */
 static stat class_stat(const model *m, const report_eval *evals, int c) {
     double *v = cbd_malloc((size_t)m->n * sizeof *v);
-    for (int k = 0; k < m->n; k++) v[k] = evals[m->files[k]].per_class[c].accuracy;
-    stat s = stat_of(v, m->n);
+    int n = 0;
+    for (int k = 0; k < m->n; k++)
+        if (!isnan(evals[m->files[k]].per_class[c].accuracy)) v[n++] = evals[m->files[k]].per_class[c].accuracy;
+    stat s = stat_of(v, n);
     free(v);
     return s;
 }
@@ -313,10 +315,10 @@ static void model_table(report_text *t, const model *m, int nmodels, const repor
     }
 }
 
+/* NAN when no seed measured the class (no image of it in the split). */
 static double class_mean(const model *m, const report_eval *evals, int c) {
-    double sum = 0.0;
-    for (int k = 0; k < m->n; k++) sum += evals[m->files[k]].per_class[c].accuracy;
-    return sum / m->n;
+    const stat s = class_stat(m, evals, c);
+    return s.n ? s.mean : NAN;
 }
 
 static void write_md(report_text *t, const args *a, const model *m, int nmodels, const report_eval *evals,
@@ -348,7 +350,11 @@ static void write_md(report_text *t, const args *a, const model *m, int nmodels,
         report_text_put(t, "| ");
         report_text_md(t, first->per_class[c].name);
         report_text_printf(t, " (%lld) |", first->per_class[c].train_count);
-        for (int j = 0; j < nmodels; j++) report_text_printf(t, " %.1f |", 100.0 * class_mean(&m[j], evals, c));
+        for (int j = 0; j < nmodels; j++) {
+            const double mean = class_mean(&m[j], evals, c);
+            if (isnan(mean)) report_text_put(t, " \xe2\x80\x93 |");
+            else report_text_printf(t, " %.1f |", 100.0 * mean);
+        }
         report_text_put(t, "\n");
     }
     report_text_put(t, "\n## Inputs\n\n");

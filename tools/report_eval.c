@@ -54,8 +54,9 @@ static int fraction(const reader *r, const json_value *obj, const char *where, c
     return 0;
 }
 
-/* A group's accuracy: a fraction, or null when the group has no class (a
- * set with no many-shot class): NAN. */
+/* A group's or a class's accuracy: a fraction, or null when there is
+ * nothing to measure (a set with no many-shot class, a class with no image
+ * in the split): NAN. */
 static int group_fraction(const reader *r, const json_value *obj, const char *where, const char *key, double *out) {
     const json_value *v = json_get(obj, key);
     if (v && v->type == JSON_NULL) {
@@ -101,7 +102,9 @@ static int read_per_class(const reader *r, const json_value *root, report_eval *
         const json_value *group = member(r, item, where, "group", JSON_STRING);
         if (!name || !group) return -1;
         if (whole(r, item, where, "train_count", 0, (long long)1 << 50, &count) != 0) return -1;
-        if (fraction(r, item, where, "accuracy", &c->accuracy) != 0) return -1;
+        /* null: the class has no image in the split (a validation split
+         * without the head class): not measured */
+        if (group_fraction(r, item, where, "accuracy", &c->accuracy) != 0) return -1;
         int g = 0;
         while (g < 3 && strcmp(group->string, group_names[g]) != 0) g++;
         if (g == 3)

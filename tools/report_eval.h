@@ -13,7 +13,7 @@ typedef struct {
     char *name;
     long long train_count;
     char group[8];   /* many, mid or few */
-    double accuracy; /* fraction */
+    double accuracy; /* fraction; NAN: the class has no image in the split */
 } report_class;
 
 typedef struct {

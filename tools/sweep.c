@@ -46,7 +46,7 @@ static const char usage_text[] =
     "[student.NAME-i] per grid point and seed), the make rules of cbd-plan to\n"
     "build/plans/sweep-NAME.mk (under the current folder), runs make for the\n"
     "models' evaluations (only what is out of date), then cbd-report, which writes\n"
-    "OUTPUT_DIR/sweeps/NAME.{md,csv,per_class.svg,sweep.svg} and prints the table.\n"
+    "OUTPUT_DIR/sweeps/NAME.{md,csv,per_class.{svg,png},sweep.{svg,png}} and prints the table.\n"
     "OUTPUT_DIR is the base's [experiment] output_dir (from the current folder).\n"
     "\n"
     "options:\n"

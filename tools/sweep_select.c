@@ -141,6 +141,6 @@ void sweep_select_on_val(const char *bin, const char *ini, const cbd_config *bas
     snprintf(path, sizeof path, "%s.selection.md", prefix);
     if (cbd_write_file_atomic(path, text, len, err, sizeof err) != 0) cbd_fail(CBD_EXIT_FAILURE, "%s", err);
     fputs(text, stdout);
-    printf("wrote %s and %s.{md,csv,per_class.svg,sweep.svg} (validation)\n", path, val_prefix);
+    printf("wrote %s and %s.{md,csv,per_class.{svg,png},sweep.{svg,png}} (validation)\n", path, val_prefix);
     free(text);
 }
