@@ -82,7 +82,7 @@ cbd_feature_store *cbd_stage_open_store(const cbd_config *cfg, const char *teach
     }
     cbd_feature_store_expect expect = {.n = cbd_dataset_count(train), .classes = cbd_dataset_classes(train),
                                        .views = cfg->features.views, .labels = cbd_dataset_labels(train),
-                                       .manifest_digest = cbd_dataset_digest(train)};
+                                       .manifest_digest = cbd_dataset_digest(train), .features_only = !need_logits};
     cbd_feature_store *fs = cbd_feature_store_open(path, &expect, memory_cap_bytes, err, sizeof err);
     if (!fs)
         cbd_fail(CBD_EXIT_USAGE, "%s (dump the features of teacher %s again: cbd-dump-features --config %s "

@@ -111,12 +111,16 @@ typedef struct {
     int d, classes, views;
     const int32_t *labels; /* [n] (n from here, or the store's when 0) */
     uint64_t manifest_digest;
+    /* the reader serves features only: logits are neither loaded nor counted
+     * against the cap (a CBD student at 1,000 classes: a third less memory),
+     * and a request for them is refused */
+    int features_only;
 } cbd_feature_store_expect;
 
 /* Opens and checks a complete store; each refusal names the file and says
  * what is wrong (not HDF5, not a feature store, version, incomplete, digest,
  * labels, sizes). When everything the reader serves (features and center,
- * plus logits when present) takes at most memory_cap_bytes as float32, it is
+ * plus logits when present and not expect->features_only) takes at most memory_cap_bytes as float32, it is
  * loaded into memory at once and the file closed; otherwise rows are read
  * from the file on request, each touching only its own bytes (no chunk
  * cache; neighbouring rows of a request are read together). expect may be

@@ -16,6 +16,7 @@ struct cbd_feature_store {
     fs_rows rows;                   /* the file (closed once loaded into memory) */
     int32_t *labels;
     int in_memory;
+    int features_only;              /* logits not served (expect->features_only) */
     float *mem[PART_COUNT];         /* in memory: [views,] n, width */
     int64_t *order;                 /* on-disk reads: [2 * count] (row key, request) pairs */
     size_t order_len;
@@ -110,11 +111,14 @@ cbd_feature_store *cbd_feature_store_open(const char *path, const cbd_feature_st
         !(fs->labels = fs_read_labels(&c, fs->rows.file, &h.spec)) ||
         check_expectations(&c, &h.spec, fs->labels, expect) != 0)
         goto fail;
-    fs->in_memory = cbd_feature_store_float_bytes(&fs->rows.spec) <= memory_cap_bytes;
+    fs->features_only = expect && expect->features_only;
+    cbd_feature_store_spec served = h.spec;
+    if (fs->features_only) served.has_logits = 0;
+    fs->in_memory = cbd_feature_store_float_bytes(&served) <= memory_cap_bytes;
     if (fs_rows_open(&c, &fs->rows) != 0) goto fail;
     if (fs->in_memory) {
         for (int p = 0; p < PART_COUNT; p++)
-            if (fs_part_present(&fs->rows.spec, p) && load_part(&c, fs, p) != 0) goto fail;
+            if (fs_part_present(&served, p) && load_part(&c, fs, p) != 0) goto fail;
         fs_rows_free(&fs->rows); /* the file and its buffers: rows now come from memory */
     }
     free(done);
@@ -190,6 +194,10 @@ int cbd_feature_store_read(cbd_feature_store *fs, const int64_t *images, const u
     const cbd_feature_store_spec *s = &fs->rows.spec;
     if (logits && !s->has_logits) {
         cbd_h5_fail(&c, "logits requested, but the store has none (dump it with logits)");
+        return -1;
+    }
+    if (logits && fs->features_only) {
+        cbd_h5_fail(&c, "logits requested, but the store was opened for its features only");
         return -1;
     }
     for (int64_t j = 0; j < count; j++) {

@@ -367,7 +367,7 @@ static void test_round_trip(const char *name, int64_t n, int d, int classes, int
     if (write_store(path, &s) != 0) return;
     check_layout(path, &s);
     int32_t *labels = make_labels(&s);
-    cbd_feature_store_expect expect = {n, d, classes, views, labels, s.manifest_digest};
+    cbd_feature_store_expect expect = {n, d, classes, views, labels, s.manifest_digest, 0};
     cbd_feature_store *mem = cbd_feature_store_open(path, &expect, INT64_MAX, err, sizeof err);
     CHECK(mem != NULL, "%s", err);
     const int64_t bytes = cbd_feature_store_float_bytes(&s);
@@ -404,6 +404,28 @@ static void test_round_trip(const char *name, int64_t n, int d, int classes, int
             CHECK(cbd_feature_store_read(mem, &image, &view, 1, row, row, err, sizeof err) != 0 &&
                       strstr(err, "the store has none"),
                   "logits from a store without: %s", err);
+        } else {
+            /* features only: a cap that holds the features but not the logits loads them */
+            cbd_feature_store_spec features = s;
+            features.has_logits = 0;
+            cbd_feature_store_expect only = expect;
+            only.features_only = 1;
+            cbd_feature_store *lean = cbd_feature_store_open(path, &only, cbd_feature_store_float_bytes(&features),
+                                                             err, sizeof err);
+            CHECK(lean && cbd_feature_store_in_memory(lean), "%s: features only, not in memory under a features cap",
+                  name);
+            if (lean) {
+                view = 0;
+                float want[4096];
+                CHECK(cbd_feature_store_read(lean, &image, &view, 1, row, NULL, err, sizeof err) == 0 &&
+                          cbd_feature_store_read(disk, &image, &view, 1, want, NULL, err, sizeof err) == 0 &&
+                          memcmp(row, want, (size_t)d * sizeof *row) == 0,
+                      "%s: features only reads other features: %s", name, err);
+                CHECK(cbd_feature_store_read(lean, &image, &view, 1, row, row, err, sizeof err) != 0 &&
+                          strstr(err, "features only"),
+                      "%s: logits from a store opened for features only: %s", name, err);
+            }
+            cbd_feature_store_close(lean);
         }
     }
     cbd_feature_store_close(mem);
@@ -540,7 +562,7 @@ static void test_refusals(void) {
     expect_refusal(good, &e, "classes", "4 classes, expected 5", NULL, NULL);
 
     /* All expectations met: opens. */
-    e = (cbd_feature_store_expect){50, 8, 4, 3, labels, s.manifest_digest};
+    e = (cbd_feature_store_expect){50, 8, 4, 3, labels, s.manifest_digest, 0};
     char err[1024];
     cbd_feature_store *fs = cbd_feature_store_open(good, &e, 0, err, sizeof err);
     CHECK(fs != NULL, "matching expectations: %s", err);
