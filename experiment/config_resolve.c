@@ -52,6 +52,17 @@ static void resolve_path(loader *L, int id, const char *base) {
 }
 
 
+/* [features] logits once the class count is known (the training set's: the
+ * configuration alone cannot say). */
+int cbd_config_stores_logits(const cbd_config *cfg, int classes) {
+    switch (cfg->features.logits) {
+    case CBD_LOGITS_TRUE: return 1;
+    case CBD_LOGITS_FALSE: return 0;
+    case CBD_LOGITS_AUTO: break;
+    }
+    return classes <= CBD_LOGITS_AUTO_MAX_CLASSES;
+}
+
 /* The computed defaults of [student] keys. */
 static void student_defaults(loader *L) {
     cbd_config *cfg = L->cfg;

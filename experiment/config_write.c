@@ -18,15 +18,6 @@ const cbd_teacher_config *cbd_config_teacher(const cbd_config *cfg, const char *
 
 const char *cbd_config_device_name(const cbd_config *cfg) { return cbd_device_names[cfg->experiment.device]; }
 
-int cbd_config_stores_logits(const cbd_config *cfg, int classes) {
-    switch (cfg->features.logits) {
-    case CBD_LOGITS_TRUE: return 1;
-    case CBD_LOGITS_FALSE: return 0;
-    case CBD_LOGITS_AUTO: break;
-    }
-    return classes <= CBD_LOGITS_AUTO_MAX_CLASSES;
-}
-
 const char *cbd_config_precision_name(const cbd_config *cfg) {
     return cbd_precision_names[cfg->experiment.precision];
 }

@@ -323,7 +323,7 @@ int main(int argc, char **argv) {
     fprintf(out, "\nfeatures: $(FEATURES)\n\n");
     for (int i = 0; i < cfg.teacher_count; i++) {
         const char *name = cfg.teachers[i].name;
-        /* the teacher and the student also read val and test: their metrics report both each epoch */
+        /* the teacher and the student also read val (each epoch's metrics) and test (the final line) */
         text_set(&pre, "%s $(BIN)/cbd-train-teacher %s %s %s", teacher_stamps[i], data[0], data[1], data[2]);
         text_set(&cmd, "$(BIN)/cbd-train-teacher --config %s --teacher %s --resume%s", ini, name, sets);
         rule(out, CBD_JOB_TEACHER, name, teacher_ckpt(out_dir, name), &pre, &cmd);
