@@ -231,12 +231,6 @@ static int blame(const loader *L, int a, int b) { return L->where[a] || !L->wher
 void config_check_between_keys(loader *L) {
     const cbd_config *cfg = L->cfg;
     int id;
-    if (cfg->experiment.precision == CBD_PRECISION_BF16 && cfg->experiment.device == CBD_DEVICE_CPU) {
-        id = blame(L, K_experiment_precision, K_experiment_device);
-        config_key_fail(L, S_experiment, 0, id, "needs device = cuda (or auto with a GPU): the cpu backend "
-                                         "computes in fp32");
-        return;
-    }
     if (cfg->data.scale_max < cfg->data.scale_min) {
         id = blame(L, K_data_scale_max, K_data_scale_min);
         config_key_fail(L, S_data, 0, id, "scale_max (%g) must be at least scale_min (%g)", (double)cfg->data.scale_max,

@@ -48,7 +48,7 @@
     X(experiment, device, ENUM, cbd_device, "cpu", 0, R_NONE, CBD_ANY, \
       "compute backend; auto = cuda when a GPU is usable, else cpu") \
     X(experiment, precision, ENUM, cbd_precision, "fp32", 0, R_TEACHER | R_DUMP | R_TRAIN | R_FINETUNE | R_EVAL, CBD_ANY, \
-      "convolution precision: fp32 (on cuda, TF32 tensor cores allowed) or bf16 (cuda only: inputs rounded to bf16 for bf16 tensor cores, fp32 sums, fp32 everywhere else)") \
+      "convolution precision: fp32 (on cuda, TF32 tensor cores allowed) or bf16 (inputs rounded to bf16, fp32 sums, fp32 everywhere else; on the cpu needs AVX-512 BF16 or AMX)") \
     X(experiment, threads, INT, 0, "0", 0, R_NONE, CBD_MIN(0), \
       "CPU threads; 0 = $CBD_THREADS, else $OMP_NUM_THREADS, else all cores")
 

@@ -93,10 +93,7 @@ int cbd_backend_set_precision(cbd_backend *be, const char *precision, char *err,
         snprintf(err, err_len, "unknown precision '%s' (expected fp32 or bf16)", precision);
         return -1;
     }
-    if (strcmp(be->name, "cuda") != 0) {
-        snprintf(err, err_len, "bf16 needs the cuda backend; this run has the %s backend", be->name);
-        return -1;
-    }
+    if (strcmp(be->name, "cpu") == 0 && !cbd_cpu_bf16_supported(err, err_len)) return -1;
     be->conv_bf16 = 1;
     return 0;
 }

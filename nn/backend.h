@@ -97,6 +97,8 @@ typedef struct {
     X(relu_backward, void, (cbd_backend * be, size_t n, const float *y, const float *dy,          \
                             float *dx))                                                           \
     X(add, void, (cbd_backend * be, size_t n, const float *a, const float *b, float *y))          \
+    /* y = max(0, a + b): a residual block's sum and its ReLU in one pass */                     \
+    X(add_relu, void, (cbd_backend * be, size_t n, const float *a, const float *b, float *y))     \
     X(axpy, void, (cbd_backend * be, size_t n, float alpha, const float *x, float *y))            \
     X(scale, void, (cbd_backend * be, size_t n, float alpha, float *x))                           \
     /* parameter-free residual shortcut: stride-2 subsample, channels zero-padded */             \
@@ -168,11 +170,13 @@ void cbd_backend_choose_gpu(int local_rank);
 int cbd_backend_gpu_rank(void);
 void cbd_backend_destroy(cbd_backend *be);
 
-/* Sets the precision of the backend's convolutions: "fp32" (every backend;
- * the cuda one lets cuDNN round inputs to TF32) or "bf16" (the cuda backend
- * only: inputs rounded to bf16 for bf16 tensor cores, products summed in
- * fp32, results stored as fp32; every other op stays fp32). Call it before
- * the first convolution. Returns 0, or -1 with why in err. */
+/* Sets the precision of the backend's convolutions: "fp32" (the cuda backend
+ * lets cuDNN round inputs to TF32) or "bf16": inputs rounded to bf16 (for
+ * bf16 tensor cores, or the CPU's AVX-512 BF16 / AMX instructions through
+ * oneDNN), products summed in fp32, results stored as fp32; every other op
+ * stays fp32. On the cpu, bf16 is refused where oneDNN has no native bf16
+ * (cbd_cpu_bf16_supported). Call it before the first convolution. Returns 0,
+ * or -1 with why in err. */
 int cbd_backend_set_precision(cbd_backend *be, const char *precision, char *err, size_t err_len);
 
 /* 1 if the backend stores a 4-D tensor of c channels in channel blocks. */
@@ -196,6 +200,9 @@ cbd_backend *cbd_backend_cpu_create(char *err, size_t err_len);
 /* The cpu backend with 4-D tensors in channel blocks of 16 (its default, the
  * fast one) or, with channel_block = 0, all NCHW (the plain reference). */
 cbd_backend *cbd_backend_cpu_create_layout(int channel_block, char *err, size_t err_len);
+/* Returns 1 if oneDNN runs bf16 natively on this CPU (AVX-512 BF16 or AMX);
+ * 0 otherwise, with the reason in why. */
+int cbd_cpu_bf16_supported(char *why, size_t why_len);
 /* Returns 1 if a CUDA GPU can be used; 0 otherwise (with the reason in err). */
 int cbd_cuda_available(char *err, size_t err_len);
 cbd_backend *cbd_backend_cuda_create(char *err, size_t err_len);

@@ -119,11 +119,15 @@ void cbd_batch_gather_backend(cbd_backend *be, const void *mine, size_t bytes, v
     free(host_all);
 }
 
-void cbd_batch_sum_partials(cbd_backend *be, const cbd_batch_split *sp, float *const *partials, size_t count,
-                            float *out) {
+void cbd_batch_sum_chunks(cbd_backend *be, const cbd_batch_split *sp, float *const *partials, size_t count) {
     for (int step = 1; step < sp->chunks; step *= 2)
         for (int i = 0; i + step < sp->chunks; i += 2 * step)
             be->ops.add(be, count, partials[i], partials[i + step], partials[i]);
+}
+
+void cbd_batch_sum_partials(cbd_backend *be, const cbd_batch_split *sp, float *const *partials, size_t count,
+                            float *out) {
+    cbd_batch_sum_chunks(be, sp, partials, count);
     const cbd_collective *c = be->collective;
     if (!c || c->size == 1) {
         if (out != partials[0]) be->ops.copy(be, out, partials[0], count * sizeof(float));

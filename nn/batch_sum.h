@@ -43,6 +43,11 @@ size_t cbd_batch_global_rows(const cbd_backend *be, size_t rows);
  * are overwritten) in the tree, then across ranks, into out. */
 void cbd_batch_sum_partials(cbd_backend *be, const cbd_batch_split *sp, float *const *partials, size_t count,
                             float *out);
+/* The same tree over this process's chunks only, into partials[0]: for
+ * partials in another layout than the result's, which the caller brings to
+ * it before cbd_batch_sum_over_ranks (elementwise, so the bits are those of
+ * cbd_batch_sum_partials). */
+void cbd_batch_sum_chunks(cbd_backend *be, const cbd_batch_split *sp, float *const *partials, size_t count);
 
 /* values (count floats, backend memory) summed over the ranks in the tree's
  * order, in place: for a sum a library made over this rank's whole batch

@@ -280,8 +280,7 @@ void cbd_resnet_forward(cbd_resnet *net, cbd_backend *be, const cbd_params *p, c
             conv_bn_forward(be, &blk->projection, p, blk->in, training, 0);
             shortcut = &blk->projection.bn_out;
         }
-        cbd_residual_add(be, h, shortcut, &blk->out);
-        cbd_relu_forward(be, &blk->out, &blk->out);
+        cbd_residual_add_relu(be, h, shortcut, &blk->out);
     }
     cbd_avgpool_global_forward(be, &net->blocks[net->block_count - 1].out, &net->feature);
 }

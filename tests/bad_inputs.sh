@@ -99,6 +99,8 @@ while IFS=$'\t' read -r name files step command expect message input; do
     [ -z "$why" ] && { (cd "$dir" && setup "$step") </dev/null >"$dir/setup.log" 2>&1 || why="setup '$step' failed: $(tail -1 "$dir/setup.log")"; }
     if [ -z "$why" ]; then
         read -ra argv <<<"$command"
+        envs=()
+        while [[ ${argv[0]} == [A-Z_]*=* ]]; do envs+=("${argv[0]}"); argv=("${argv[@]:1}"); done
         status=0
         if [ "${argv[0]}" = interrupted ]; then
             # SIGINT once the run has started its first epoch: one line, the lock removed, killed by SIGINT
@@ -109,7 +111,7 @@ while IFS=$'\t' read -r name files step command expect message input; do
             wait $pid || status=$?
             [ -z "$(find "$dir" -name '*.lock')" ] || why="the interrupted run left $(find "$dir" -name '*.lock')"
         else
-            (cd "$dir" && exec "$bin/${argv[0]}" "${argv[@]:1}") </dev/null >"$dir/stdout" 2>"$dir/stderr" || status=$?
+            (cd "$dir" && exec env "${envs[@]}" "$bin/${argv[0]}" "${argv[@]:1}") </dev/null >"$dir/stdout" 2>"$dir/stderr" || status=$?
         fi
         [ -f "$dir/holder.pid" ] && kill "$(cat "$dir/holder.pid")" 2>/dev/null || true
         err=$(cat "$dir/stderr")

@@ -10,7 +10,10 @@
  * A third copy takes the path of GPU ranks with NCCL (nn/batch_sum.c:
  * partials gathered into backend memory, the top of the tree added there by
  * the backend's ops): on the cpu backend, given a stream and a device
- * allgather that is MPI's; its bits must be the same. */
+ * allgather that is MPI's; its bits must be the same.
+ *
+ * With CBD_TEST_PRECISION=bf16 every backend computes its convolutions in
+ * bf16 (exit 77, skipped, where the CPU has no bf16). */
 #include <string.h>
 
 #include "nn/batch_sum.h"
@@ -55,12 +58,24 @@ static void allgather_as_device(const cbd_collective *c, const void *mine, size_
     c->allgather(c, mine, bytes, all);
 }
 
+/* The backend of the test, in CBD_TEST_PRECISION (fp32 unless set). */
+static cbd_backend *backend(void) {
+    cbd_backend *be = test_cpu_backend();
+    const char *precision = getenv("CBD_TEST_PRECISION");
+    char err[256];
+    if (precision && cbd_backend_set_precision(be, precision, err, sizeof err) != 0) {
+        fprintf(stderr, "FAIL: precision %s: %s\n", precision, err);
+        exit(1);
+    }
+    return be;
+}
+
 static int run(int argc, char **argv) {
     (void)argc;
     (void)argv;
     cbd_threads_set(0);
     const int ranks = cbd_ranks_size(), rank = cbd_ranks_rank(), share = BATCH / ranks;
-    cbd_backend *whole_be = test_cpu_backend(), *ranked_be = test_cpu_backend();
+    cbd_backend *whole_be = backend(), *ranked_be = backend();
     char err[512];
     CHECK(cbd_batch_split_set(whole_be, NULL, BATCH, err, sizeof err) == 0, "%s", err);
     CHECK(cbd_batch_split_set(ranked_be, cbd_ranks_collective(), BATCH, err, sizeof err) == 0, "%s", err);
@@ -70,7 +85,7 @@ static int run(int argc, char **argv) {
               "a batch of %d on %d ranks was not refused (%s)", 2 * ranks + ranks / 2, ranks, err);
         cbd_batch_split_set(ranked_be, cbd_ranks_collective(), BATCH, err, sizeof err);
     }
-    cbd_backend *device_be = test_cpu_backend();
+    cbd_backend *device_be = backend();
     static int stream_stand_in;
     device_be->stream = &stream_stand_in;
     cbd_collective device_ranks;
@@ -123,4 +138,12 @@ static int run(int argc, char **argv) {
     return test_finish(name);
 }
 
-int main(int argc, char **argv) { return cbd_ranks_main(argc, argv, run); }
+int main(int argc, char **argv) {
+    const char *precision = getenv("CBD_TEST_PRECISION");
+    char why[256];
+    if (precision && strcmp(precision, "bf16") == 0 && !cbd_cpu_bf16_supported(why, sizeof why)) {
+        printf("no bf16 on this CPU (%s): skipped\n", why);
+        return 77;
+    }
+    return cbd_ranks_main(argc, argv, run);
+}

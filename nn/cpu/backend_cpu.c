@@ -64,6 +64,36 @@ static void cpu_destroy(cbd_backend *be) {
     free(be);
 }
 
+static const char *isa_name(dnnl_cpu_isa_t isa) {
+    switch (isa) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
+    case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "an instruction set it does not name";
+    }
+}
+
+int cbd_cpu_bf16_supported(char *why, size_t why_len) {
+    /* What oneDNN will use (DNNL_MAX_CPU_ISA lowers it), not what the CPU's
+     * name suggests. Below avx512_core_bf16 oneDNN would emulate bf16 at a
+     * fraction of the fp32 rate, or not run it at all. */
+    const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    const unsigned need = (unsigned)dnnl_cpu_isa_avx512_core_bf16;
+    if (((unsigned)isa & need) == need) return 1;
+    snprintf(why, why_len,
+             "no native bf16 on this CPU: oneDNN runs %s here, bf16 needs avx512_core_bf16 or "
+             "avx512_core_amx; use precision = fp32",
+             isa_name(isa));
+    return 0;
+}
+
 cbd_backend *cbd_backend_cpu_create(char *err, size_t err_len) {
     return cbd_backend_cpu_create_layout(CPU_CHANNEL_BLOCK, err, err_len);
 }

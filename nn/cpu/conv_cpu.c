@@ -10,7 +10,18 @@
  * nn/batch_sum.h (a function of the global batch only); each chunk's
  * gradient is computed by a single-threaded primitive, chunks run in
  * parallel, and the partial sums are added in that file's fixed tree, across
- * ranks too: the same bits for any thread count and any number of ranks. */
+ * ranks too: the same bits for any thread count and any number of ranks.
+ * The partials stay in the layout the primitive writes (blocked, maybe
+ * padded): the tree adds them element by element there, and one reorder, a
+ * permutation, brings the local sum to [out_c, in_c, k, k] before the ranks
+ * exchange theirs: the bits of adding in the plain layout, without a reorder
+ * per chunk.
+ *
+ * precision = bf16 (be->conv_bf16): the primitives read bf16 (the source, the
+ * weights and the gradient of the output, rounded to nearest even by the
+ * bridges' reorders) and write fp32 (the output, the gradient of the input
+ * and each chunk's weight gradient), summing products in fp32. Everything
+ * else, the partial sums of the weight gradient included, stays fp32. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +36,7 @@
 typedef struct {
     dnnl_stream_t stream;
     cpu_bridge src, diff_dst, diff_wei;
-    int partial_slot, scratchpad_slot; /* partial: plain [out_c, in_c, k, k] */
+    int partial_slot, scratchpad_slot; /* partial: the primitive's layout of the weight gradient */
     dnnl_memory_t scratchpad_mem;
     size_t scratchpad_bytes;
 } wgrad_chunk;
@@ -33,13 +44,15 @@ typedef struct {
 typedef struct {
     int chunks, chunk_n;
     size_t src_chunk_floats, dst_chunk_floats, wei_floats;
+    size_t partial_floats; /* the primitive's layout: wei_floats, or more where it pads */
     dnnl_primitive_t prim;
     wgrad_chunk chunk[WGRAD_MAX_CHUNKS];
 } wgrad_state;
 
 
 typedef struct {
-    dnnl_memory_desc_t src_any, wei_any, dst_any;
+    dnnl_memory_desc_t src_any, wei_any, dst_any;         /* what the primitives read */
+    dnnl_memory_desc_t src_out_any, dst_out_any;          /* what they write (fp32) */
     dnnl_memory_desc_t src_user, wei_user, dst_user;
     dnnl_dims_t strides, pad_l, pad_r;
 
@@ -86,10 +99,14 @@ static const dnnl_memory_desc_t *query(dnnl_primitive_desc_t pd, dnnl_query_t wh
     return dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
-static conv_state *conv_state_get(cpu_impl *impl, const cbd_conv_shape *s) {
-    const int dims[10] = {s->n,     s->in_c,  s->in_h, s->in_w,   s->out_c,
-                          s->out_h, s->out_w, s->kernel, s->stride, s->pad};
-    cpu_cache_key key = cpu_key(CPU_OP_CONV, 10, dims);
+/* What a convolution's primitives read: bf16 with precision = bf16, else fp32.
+ * They always write fp32. */
+static dnnl_data_type_t read_type(int bf16) { return bf16 ? dnnl_bf16 : dnnl_f32; }
+
+static conv_state *conv_state_get(cpu_impl *impl, const cbd_conv_shape *s, int bf16) {
+    const int dims[11] = {s->n,     s->in_c,  s->in_h,   s->in_w,   s->out_c, s->out_h,
+                          s->out_w, s->kernel, s->stride, s->pad, bf16};
+    cpu_cache_key key = cpu_key(CPU_OP_CONV, 11, dims);
     conv_state *c = cpu_cache_find(impl, &key);
     if (c) return c;
 
@@ -98,9 +115,11 @@ static conv_state *conv_state_get(cpu_impl *impl, const cbd_conv_shape *s) {
     const dnnl_dims_t src = {s->n, s->in_c, s->in_h, s->in_w};
     const dnnl_dims_t wei = {s->out_c, s->in_c, s->kernel, s->kernel};
     const dnnl_dims_t dst = {s->n, s->out_c, s->out_h, s->out_w};
-    cpu_md_plain(&c->src_any, 4, src, dnnl_format_tag_any);
-    cpu_md_plain(&c->wei_any, 4, wei, dnnl_format_tag_any);
-    cpu_md_plain(&c->dst_any, 4, dst, dnnl_format_tag_any);
+    cpu_md_typed(&c->src_any, 4, src, read_type(bf16), dnnl_format_tag_any);
+    cpu_md_typed(&c->wei_any, 4, wei, read_type(bf16), dnnl_format_tag_any);
+    cpu_md_typed(&c->dst_any, 4, dst, read_type(bf16), dnnl_format_tag_any);
+    cpu_md_plain(&c->src_out_any, 4, src, dnnl_format_tag_any);
+    cpu_md_plain(&c->dst_out_any, 4, dst, dnnl_format_tag_any);
     cpu_md_activation(impl, &c->src_user, src);
     cpu_md_plain(&c->wei_user, 4, wei, dnnl_oihw);
     cpu_md_activation(impl, &c->dst_user, dst);
@@ -112,7 +131,7 @@ static conv_state *conv_state_get(cpu_impl *impl, const cbd_conv_shape *s) {
     dnnl_convolution_desc_t desc;
     DNNL_CHECK(dnnl_convolution_forward_desc_init(
         &desc, dnnl_forward_training, dnnl_convolution_direct, &c->src_any, &c->wei_any, NULL,
-        &c->dst_any, c->strides, c->pad_l, c->pad_r));
+        &c->dst_out_any, c->strides, c->pad_l, c->pad_r));
     DNNL_CHECK(dnnl_primitive_desc_create(&c->fwd_pd, &desc, NULL, impl->engine, NULL));
     DNNL_CHECK(dnnl_primitive_create(&c->fwd, c->fwd_pd));
     cpu_bridge_init(impl, &c->fwd_src, &c->src_user, query(c->fwd_pd, dnnl_query_src_md), 1,
@@ -128,7 +147,7 @@ static conv_state *conv_state_get(cpu_impl *impl, const cbd_conv_shape *s) {
 void cpu_conv2d_forward(cbd_backend *be, const cbd_conv_shape *s, const float *x, const float *w,
                         float *y) {
     cpu_impl *impl = cpu_of(be);
-    conv_state *c = conv_state_get(impl, s);
+    conv_state *c = conv_state_get(impl, s, be->conv_bf16);
     dnnl_exec_arg_t args[3] = {
         {DNNL_ARG_SRC, cpu_bridge_input(impl, &c->fwd_src, x)},
         {DNNL_ARG_WEIGHTS, cpu_bridge_input(impl, &c->fwd_wei, w)},
@@ -141,11 +160,11 @@ void cpu_conv2d_forward(cbd_backend *be, const cbd_conv_shape *s, const float *x
 void cpu_conv2d_backward_data(cbd_backend *be, const cbd_conv_shape *s, const float *dy,
                               const float *w, float *dx) {
     cpu_impl *impl = cpu_of(be);
-    conv_state *c = conv_state_get(impl, s);
+    conv_state *c = conv_state_get(impl, s, be->conv_bf16);
     if (!c->bwd_data) {
         dnnl_convolution_desc_t desc;
         DNNL_CHECK(dnnl_convolution_backward_data_desc_init(
-            &desc, dnnl_convolution_direct, &c->src_any, &c->wei_any, &c->dst_any, c->strides,
+            &desc, dnnl_convolution_direct, &c->src_out_any, &c->wei_any, &c->dst_any, c->strides,
             c->pad_l, c->pad_r));
         dnnl_primitive_desc_t pd;
         DNNL_CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, impl->engine, c->fwd_pd));
@@ -167,7 +186,8 @@ void cpu_conv2d_backward_data(cbd_backend *be, const cbd_conv_shape *s, const fl
     cpu_bridge_output_done(impl, &c->bd_diff_src);
 }
 
-static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s, const cbd_batch_split *sp) {
+static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s, const cbd_batch_split *sp,
+                                       int bf16) {
     wgrad_state *w = calloc(1, sizeof *w);
     if (!w) cbd_fail(CBD_EXIT_FAILURE, "out of memory for a convolution primitive");
     w->chunks = sp->chunks;
@@ -179,10 +199,12 @@ static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s, 
     const dnnl_dims_t src = {w->chunk_n, s->in_c, s->in_h, s->in_w};
     const dnnl_dims_t wei = {s->out_c, s->in_c, s->kernel, s->kernel};
     const dnnl_dims_t dst = {w->chunk_n, s->out_c, s->out_h, s->out_w};
-    dnnl_memory_desc_t src_any, wei_any, dst_any, src_user, wei_user, dst_user;
-    cpu_md_plain(&src_any, 4, src, dnnl_format_tag_any);
-    cpu_md_plain(&wei_any, 4, wei, dnnl_format_tag_any);
-    cpu_md_plain(&dst_any, 4, dst, dnnl_format_tag_any);
+    dnnl_memory_desc_t src_any, wei_any, dst_any, wei_out_any, dst_out_any, src_user, wei_user, dst_user;
+    cpu_md_typed(&src_any, 4, src, read_type(bf16), dnnl_format_tag_any);
+    cpu_md_typed(&wei_any, 4, wei, read_type(bf16), dnnl_format_tag_any);
+    cpu_md_typed(&dst_any, 4, dst, read_type(bf16), dnnl_format_tag_any);
+    cpu_md_plain(&wei_out_any, 4, wei, dnnl_format_tag_any);
+    cpu_md_plain(&dst_out_any, 4, dst, dnnl_format_tag_any);
     cpu_md_activation(impl, &src_user, src);
     cpu_md_plain(&wei_user, 4, wei, dnnl_oihw);
     cpu_md_activation(impl, &dst_user, dst);
@@ -198,11 +220,11 @@ static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s, 
     DNNL_CHECK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
     dnnl_convolution_desc_t fdesc, bdesc;
     DNNL_CHECK(dnnl_convolution_forward_desc_init(&fdesc, dnnl_forward_training, dnnl_convolution_direct,
-                                                  &src_any, &wei_any, NULL, &dst_any, strides, pad_l, pad_r));
+                                                  &src_any, &wei_any, NULL, &dst_out_any, strides, pad_l, pad_r));
     dnnl_primitive_desc_t fpd, bpd;
     DNNL_CHECK(dnnl_primitive_desc_create(&fpd, &fdesc, NULL, impl->engine, NULL));
     DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(&bdesc, dnnl_convolution_direct, &src_any,
-                                                           &wei_any, NULL, &dst_any, strides, pad_l, pad_r));
+                                                           &wei_out_any, NULL, &dst_any, strides, pad_l, pad_r));
     DNNL_CHECK(dnnl_primitive_desc_create(&bpd, &bdesc, attr, impl->engine, fpd));
     DNNL_CHECK(dnnl_primitive_create(&w->prim, bpd));
     const dnnl_memory_desc_t *scratch_md = query(bpd, dnnl_query_scratchpad_md);
@@ -216,6 +238,7 @@ static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s, 
         cpu_bridge_init(impl, &ch->diff_wei, &wei_user, query(bpd, dnnl_query_diff_weights_md), 0,
                         slot + 2);
         ch->partial_slot = slot + 3;
+        w->partial_floats = dnnl_memory_desc_get_size(query(bpd, dnnl_query_diff_weights_md)) / sizeof(float);
         ch->scratchpad_slot = slot + 4;
         ch->scratchpad_bytes = scratch_bytes;
         if (scratch_bytes)
@@ -229,19 +252,21 @@ static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s, 
 }
 
 /* Binds a chunk's memory to the shared scratch buffers (not thread-safe: done
- * before the parallel region). Returns the chunk's partial-sum buffer. */
+ * before the parallel region). Returns the chunk's partial-sum buffer, where
+ * its primitive writes. */
 static float *wgrad_bind_chunk(cpu_impl *impl, wgrad_state *w, wgrad_chunk *ch) {
-    cpu_bridge *bridges[3] = {&ch->src, &ch->diff_dst, &ch->diff_wei};
-    for (int i = 0; i < 3; i++)
+    cpu_bridge *bridges[2] = {&ch->src, &ch->diff_dst};
+    for (int i = 0; i < 2; i++)
         if (bridges[i]->reorder)
             cpu_memory_bind(bridges[i]->inner, cpu_scratch(impl, bridges[i]->slot, bridges[i]->bytes));
     if (ch->scratchpad_mem)
         cpu_memory_bind(ch->scratchpad_mem, cpu_scratch(impl, ch->scratchpad_slot, ch->scratchpad_bytes));
-    return cpu_scratch(impl, ch->partial_slot, w->wei_floats * sizeof(float));
+    float *partial = cpu_scratch(impl, ch->partial_slot, w->partial_floats * sizeof(float));
+    cpu_memory_bind(ch->diff_wei.inner, partial);
+    return partial;
 }
 
-static void wgrad_run_chunk(wgrad_state *w, wgrad_chunk *ch, const float *x, const float *dy,
-                            float *partial) {
+static void wgrad_run_chunk(wgrad_state *w, wgrad_chunk *ch, const float *x, const float *dy) {
     /* Inside the caller's parallel region these run on this thread alone. */
     dnnl_memory_t src = ch->src.inner, diff_dst = ch->diff_dst.inner;
     cpu_memory_bind(ch->src.user, x);
@@ -254,35 +279,39 @@ static void wgrad_run_chunk(wgrad_state *w, wgrad_chunk *ch, const float *x, con
         dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, ch->diff_dst.user}, {DNNL_ARG_TO, diff_dst}};
         DNNL_CHECK(dnnl_primitive_execute(ch->diff_dst.reorder, ch->stream, 2, a));
     }
-    cpu_memory_bind(ch->diff_wei.user, partial);
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src},
                                {DNNL_ARG_DIFF_DST, diff_dst},
                                {DNNL_ARG_DIFF_WEIGHTS, ch->diff_wei.inner},
                                {DNNL_ARG_SCRATCHPAD, ch->scratchpad_mem}};
     DNNL_CHECK(dnnl_primitive_execute(w->prim, ch->stream, ch->scratchpad_mem ? 4 : 3, args));
-    if (ch->diff_wei.reorder) {
-        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, ch->diff_wei.inner}, {DNNL_ARG_TO, ch->diff_wei.user}};
-        DNNL_CHECK(dnnl_primitive_execute(ch->diff_wei.reorder, ch->stream, 2, a));
-    }
     DNNL_CHECK(dnnl_stream_wait(ch->stream));
 }
 
 void cpu_conv2d_backward_weights(cbd_backend *be, const cbd_conv_shape *s, const float *x,
                                  const float *dy, float *dw) {
     cpu_impl *impl = cpu_of(be);
-    conv_state *c = conv_state_get(impl, s);
+    conv_state *c = conv_state_get(impl, s, be->conv_bf16);
     const cbd_batch_split sp = cbd_batch_split_of(be, s->n);
     if (c->wgrad && (c->wgrad->chunks != sp.chunks || c->wgrad->chunk_n != sp.chunk_rows)) {
         wgrad_state_destroy(c->wgrad);
         c->wgrad = NULL;
     }
-    if (!c->wgrad) c->wgrad = wgrad_state_create(impl, s, &sp);
+    if (!c->wgrad) c->wgrad = wgrad_state_create(impl, s, &sp, be->conv_bf16);
     wgrad_state *w = c->wgrad;
     float *partial[WGRAD_MAX_CHUNKS];
     for (int k = 0; k < w->chunks; k++) partial[k] = wgrad_bind_chunk(impl, w, &w->chunk[k]);
 #pragma omp parallel for schedule(static)
     for (int k = 0; k < w->chunks; k++)
         wgrad_run_chunk(w, &w->chunk[k], x + (size_t)k * w->src_chunk_floats,
-                        dy + (size_t)k * w->dst_chunk_floats, partial[k]);
-    cbd_batch_sum_partials(be, &sp, partial, w->wei_floats, dw);
+                        dy + (size_t)k * w->dst_chunk_floats);
+    /* the local tree in the primitive's layout, the plain layout, then the ranks */
+    cbd_batch_sum_chunks(be, &sp, partial, w->partial_floats);
+    wgrad_chunk *first = &w->chunk[0];
+    if (first->diff_wei.reorder) {
+        cpu_memory_bind(first->diff_wei.user, dw);
+        cpu_bridge_output_done(impl, &first->diff_wei);
+    } else {
+        memcpy(dw, partial[0], w->wei_floats * sizeof(float));
+    }
+    cbd_batch_sum_over_ranks(be, dw, w->wei_floats);
 }

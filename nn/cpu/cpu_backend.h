@@ -107,6 +107,9 @@ void cpu_bridge_output_done(cpu_impl *impl, cpu_bridge *b);
 
 void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims,
                   dnnl_format_tag_t tag);
+/* The same with another data type than fp32. */
+void cpu_md_typed(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, dnnl_data_type_t type,
+                  dnnl_format_tag_t tag);
 /* The descriptor of a 4-D activation [n, c, h, w] in the backend's layout:
  * nChw16c when c is a multiple of the block, else NCHW. */
 void cpu_md_activation(const cpu_impl *impl, dnnl_memory_desc_t *md, const dnnl_dims_t dims);

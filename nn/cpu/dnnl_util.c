@@ -59,7 +59,12 @@ void cpu_cache_clear(cpu_impl *impl) {
 
 void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims,
                   dnnl_format_tag_t tag) {
-    DNNL_CHECK(dnnl_memory_desc_init_by_tag(md, ndims, dims, dnnl_f32, tag));
+    cpu_md_typed(md, ndims, dims, dnnl_f32, tag);
+}
+
+void cpu_md_typed(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, dnnl_data_type_t type,
+                  dnnl_format_tag_t tag) {
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(md, ndims, dims, type, tag));
 }
 
 void cpu_md_activation(const cpu_impl *impl, dnnl_memory_desc_t *md, const dnnl_dims_t dims) {

@@ -29,6 +29,15 @@ void cpu_add(cbd_backend *be, size_t n, const float *a, const float *b, float *y
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
+void cpu_add_relu(cbd_backend *be, size_t n, const float *a, const float *b, float *y) {
+    (void)be;
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        const float v = a[i] + b[i];
+        y[i] = v > 0.0f ? v : 0.0f;
+    }
+}
+
 void cpu_axpy(cbd_backend *be, size_t n, float alpha, const float *x, float *y) {
     (void)be;
 #pragma omp parallel for simd schedule(static)

@@ -60,6 +60,14 @@ __global__ static void add_kernel(size_t n, const float *a, const float *b, floa
     GRID_STRIDE(i, n) y[i] = a[i] + b[i];
 }
 
+/* cpu_add_relu */
+__global__ static void add_relu_kernel(size_t n, const float *a, const float *b, float *y) {
+    GRID_STRIDE(i, n) {
+        const float v = a[i] + b[i];
+        y[i] = v > 0.0f ? v : 0.0f;
+    }
+}
+
 /* cpu_axpy */
 __global__ static void axpy_kernel(size_t n, float alpha, const float *x, float *y) {
     GRID_STRIDE(i, n) y[i] += alpha * x[i];
@@ -82,6 +90,11 @@ extern "C" void cuda_relu_backward(cbd_backend *be, size_t n, const float *y, co
 
 extern "C" void cuda_add(cbd_backend *be, size_t n, const float *a, const float *b, float *y) {
     add_kernel<<<cuda_blocks_for(n), CUDA_THREADS, 0, cuda_stream(be)>>>(n, a, b, y);
+    CUDA_CHECK_LAUNCH();
+}
+
+extern "C" void cuda_add_relu(cbd_backend *be, size_t n, const float *a, const float *b, float *y) {
+    add_relu_kernel<<<cuda_blocks_for(n), CUDA_THREADS, 0, cuda_stream(be)>>>(n, a, b, y);
     CUDA_CHECK_LAUNCH();
 }
 

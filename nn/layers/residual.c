@@ -7,6 +7,11 @@ void cbd_residual_add(cbd_backend *be, const cbd_tensor *a, const cbd_tensor *b,
     be->ops.add(be, cbd_tensor_count(a), a->data, b->data, y->data);
 }
 
+void cbd_residual_add_relu(cbd_backend *be, const cbd_tensor *a, const cbd_tensor *b, cbd_tensor *y) {
+    CBD_ASSERT(cbd_tensor_count(a) == cbd_tensor_count(b), "residual add of unequal tensors");
+    be->ops.add_relu(be, cbd_tensor_count(a), a->data, b->data, y->data);
+}
+
 void cbd_residual_accumulate(cbd_backend *be, const cbd_tensor *dy, cbd_tensor *dx) {
     CBD_ASSERT(cbd_tensor_count(dy) == cbd_tensor_count(dx), "residual gradient of unequal tensors");
     be->ops.axpy(be, cbd_tensor_count(dy), 1.0f, dy->data, dx->data);

@@ -7,6 +7,8 @@
 #include "nn/backend.h"
 
 void cbd_residual_add(cbd_backend *be, const cbd_tensor *a, const cbd_tensor *b, cbd_tensor *y);
+/* y = max(0, a + b): the add and the block's ReLU in one pass. */
+void cbd_residual_add_relu(cbd_backend *be, const cbd_tensor *a, const cbd_tensor *b, cbd_tensor *y);
 /* dx += dy: a tensor read by two paths receives both gradients. */
 void cbd_residual_accumulate(cbd_backend *be, const cbd_tensor *dy, cbd_tensor *dx);
 
