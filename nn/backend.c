@@ -28,6 +28,7 @@ const char *cbd_backend_missing_op(const cbd_backend *be) {
 size_t cbd_layout_offset(const cbd_backend *be, cbd_shape4 s, int n, int c, int h, int w) {
     const size_t hw = (size_t)s.h * s.w, pixel = (size_t)h * s.w + w;
     if (!cbd_layout_blocked(be, s.c)) return ((size_t)n * s.c + c) * hw + pixel;
+    if (be->channels_last) return ((size_t)n * hw + pixel) * s.c + c;
     const int b = be->channel_block;
     return (((size_t)n * (s.c / b) + c / b) * hw + pixel) * b + c % b;
 }
@@ -93,7 +94,7 @@ int cbd_backend_set_precision(cbd_backend *be, const char *precision, char *err,
         snprintf(err, err_len, "unknown precision '%s' (expected fp32 or bf16)", precision);
         return -1;
     }
-    if (strcmp(be->name, "cpu") == 0 && !cbd_cpu_bf16_supported(err, err_len)) return -1;
+    if (be->prepare_bf16 && be->prepare_bf16(be, err, err_len) != 0) return -1;
     be->conv_bf16 = 1;
     return 0;
 }

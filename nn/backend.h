@@ -14,7 +14,10 @@
  * pooled feature, logits, any matrix) the two layouts are the same bytes, so
  * only code that reads activations on the host must care:
  * cbd_layout_to_nchw / cbd_layout_from_nchw convert. Elementwise ops do not
- * care about the layout; ops on two tensors get both in the same layout. */
+ * care about the layout; ops on two tensors get both in the same layout.
+ * With channels_last set as well, those tensors are N, H, W, C instead (one
+ * block of all C channels: oneDNN's nhwc), the layout oneDNN's AMX bf16
+ * kernels read and write: the cpu backend's layout with precision = bf16. */
 #ifndef CBD_BACKEND_H
 #define CBD_BACKEND_H
 
@@ -152,11 +155,15 @@ struct cbd_backend {
     const cbd_collective *collective;
     int global_batch;
     int channel_block; /* 0: 4-D tensors are NCHW; B: see the layout note above */
+    int channels_last; /* 1: the tensors channel_block applies to are NHWC instead of in blocks */
     int conv_bf16;     /* 1: convolutions read bf16 copies of their inputs (precision = bf16) */
     cbd_ops ops;
     void *stream; /* the cuda backend's cudaStream_t (device collectives queue on it); NULL on the cpu */
     void *impl;
     void (*destroy)(cbd_backend *be);
+    /* NULL, or what cbd_backend_set_precision does for bf16 on this backend
+     * besides setting conv_bf16: 0, or -1 with why */
+    int (*prepare_bf16)(cbd_backend *be, char *err, size_t err_len);
 };
 
 /* Creates the backend for `device`: "cpu", "cuda" or "auto" (cuda when a GPU
@@ -175,8 +182,9 @@ void cbd_backend_destroy(cbd_backend *be);
  * bf16 tensor cores, or the CPU's AVX-512 BF16 / AMX instructions through
  * oneDNN), products summed in fp32, results stored as fp32; every other op
  * stays fp32. On the cpu, bf16 is refused where oneDNN has no native bf16
- * (cbd_cpu_bf16_supported). Call it before the first convolution. Returns 0,
- * or -1 with why in err. */
+ * (cbd_cpu_bf16_supported), and a backend with channel blocks turns to
+ * channels_last, which those kernels run on without a reorder. Call it
+ * before the first op. Returns 0, or -1 with why in err. */
 int cbd_backend_set_precision(cbd_backend *be, const char *precision, char *err, size_t err_len);
 
 /* 1 if the backend stores a 4-D tensor of c channels in channel blocks. */
@@ -200,6 +208,9 @@ cbd_backend *cbd_backend_cpu_create(char *err, size_t err_len);
 /* The cpu backend with 4-D tensors in channel blocks of 16 (its default, the
  * fast one) or, with channel_block = 0, all NCHW (the plain reference). */
 cbd_backend *cbd_backend_cpu_create_layout(int channel_block, char *err, size_t err_len);
+/* The cpu backend with tensors of 16k channels NHWC (channels_last): the
+ * layout precision = bf16 sets, here also for fp32 (tests compare it). */
+cbd_backend *cbd_backend_cpu_create_channels_last(char *err, size_t err_len);
 /* Returns 1 if oneDNN runs bf16 natively on this CPU (AVX-512 BF16 or AMX);
  * 0 otherwise, with the reason in why. */
 int cbd_cpu_bf16_supported(char *why, size_t why_len);

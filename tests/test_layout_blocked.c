@@ -3,12 +3,16 @@
  * definitions: every op that sees a 4-D tensor's layout, fed the same NCHW
  * values converted into each layout, must give the same NCHW values back;
  * then whole networks (resnet20; resnet18 with its max pool and projection
- * shortcuts) must train the same few steps in both layouts. */
+ * shortcuts) must train the same few steps in both layouts. All of it twice:
+ * channel blocks, then channels_last (NHWC, the layout of precision = bf16).
+ * Batch norm in channels_last must also give the bits of channel blocks (its
+ * loops make the same sums in the same order). */
 #include <string.h>
 
 #include "tests/train_fixture.h"
 
-static cbd_backend *plain, *blocked;
+static cbd_backend *plain, *blocked; /* the reference, and the layout under test */
+static double bn_tolerance = 1.0;     /* 0: batch norm must agree bit for bit */
 
 /* A 4-D tensor held in NCHW on the host, and its copy in a backend's layout. */
 typedef struct {
@@ -89,10 +93,10 @@ static void conv_case(int n, int in_c, int out_c, int hw, int k, int stride, int
 static void batchnorm_case(cbd_shape4 s, int relu) {
     host4 x = host_normal(s, 11), dy = host_normal(s, 12);
     for (size_t i = 0; i < cbd_shape4_count(s); i++) x.nchw[i] = 3.0f * x.nchw[i] + 1.5f;
-    float gamma[64], beta[64];
+    float gamma[256], beta[256];
     test_fill_uniform(gamma, (size_t)s.c, 0.5f, 2.0f, 13);
     test_fill_uniform(beta, (size_t)s.c, -1.0f, 1.0f, 14);
-    float *y[2], *yi[2], *dx[2], stats[2][4][64];
+    float *y[2], *yi[2], *dx[2], stats[2][4][256];
     cbd_backend *bes[2] = {plain, blocked};
     for (int i = 0; i < 2; i++) {
         cbd_backend *be = bes[i];
@@ -112,7 +116,8 @@ static void batchnorm_case(cbd_shape4 s, int relu) {
                          layout_diff(s, yi[0], yi[1]), 0.0};
     double estat = 0.0;
     for (int k = 0; k < 4; k++) estat = fmax(estat, vec_diff(stats[0][k], stats[1][k], (size_t)s.c));
-    CHECK(e[0] < 1e-5 && e[1] < 1e-4 && e[2] < 1e-6 && estat < 1e-4,
+    const double t = bn_tolerance;
+    CHECK(e[0] <= 1e-5 * t && e[1] <= 1e-4 * t && e[2] <= 1e-6 * t && estat <= 1e-4 * t,
           "batchnorm%s %dx%dx%dx%d: y %.2g dx %.2g infer %.2g stats %.2g", relu ? "+relu" : "", s.n, s.c,
           s.h, s.w, e[0], e[1],
           e[2], estat);
@@ -227,28 +232,51 @@ static void network_case(const char *arch, int in_c, int hw, int batch) {
     for (int i = 0; i < 2; i++) fixture_free(&f[i]);
 }
 
-int main(void) {
-    char err[256];
-    plain = cbd_backend_cpu_create_layout(0, err, sizeof err);
-    blocked = cbd_backend_cpu_create(err, sizeof err);
-    if (!plain || !blocked) {
-        fprintf(stderr, "cpu backend: %s\n", err);
-        return 1;
-    }
-    CHECK(blocked->channel_block == 16 && plain->channel_block == 0, "channel blocks %d / %d",
-          blocked->channel_block, plain->channel_block);
-    conv_case(3, 16, 32, 9, 3, 2, 1); /* blocked in, blocked out */
-    conv_case(2, 3, 16, 10, 3, 1, 1); /* the stem: NCHW in, blocked out */
-    conv_case(2, 32, 16, 6, 1, 1, 0);
-    conv_case(4, 16, 64, 7, 1, 2, 0); /* a projection shortcut */
+static void batchnorm_cases(void) {
     batchnorm_case((cbd_shape4){3, 32, 5, 5}, 0);
     batchnorm_case((cbd_shape4){3, 32, 5, 5}, 1);
     batchnorm_case((cbd_shape4){4, 16, 1, 1}, 0);
-    pooling_case();
-    shortcut_case();
-    network_case("resnet20", 1, 12, 8);
-    network_case("resnet18", 3, 64, 8);
-    cbd_backend_destroy(plain);
-    cbd_backend_destroy(blocked);
+    batchnorm_case((cbd_shape4){2, 192, 3, 3}, 1); /* channels_last: runs of 64 */
+    batchnorm_case((cbd_shape4){2, 80, 4, 4}, 0);  /* channels_last: runs of 16 */
+}
+
+int main(void) {
+    char err[256];
+    cbd_backend *reference = cbd_backend_cpu_create_layout(0, err, sizeof err);
+    cbd_backend *in_blocks = cbd_backend_cpu_create(err, sizeof err);
+    cbd_backend *nhwc = cbd_backend_cpu_create_channels_last(err, sizeof err);
+    if (!reference || !in_blocks || !nhwc) {
+        fprintf(stderr, "cpu backend: %s\n", err);
+        return 1;
+    }
+    CHECK(in_blocks->channel_block == 16 && !in_blocks->channels_last && reference->channel_block == 0 &&
+              nhwc->channel_block == 16 && nhwc->channels_last,
+          "channel blocks %d / %d / %d", in_blocks->channel_block, reference->channel_block, nhwc->channel_block);
+    plain = reference;
+    cbd_backend *const layouts[2] = {in_blocks, nhwc};
+    for (int l = 0; l < 2; l++) {
+        blocked = layouts[l];
+        printf("%s against NCHW:\n", l ? "channels_last" : "channel blocks");
+        conv_case(3, 16, 32, 9, 3, 2, 1); /* blocked in, blocked out */
+        conv_case(2, 3, 16, 10, 3, 1, 1); /* the stem: NCHW in, blocked out */
+        conv_case(2, 32, 16, 6, 1, 1, 0);
+        conv_case(4, 16, 64, 7, 1, 2, 0); /* a projection shortcut */
+        batchnorm_cases();
+        pooling_case();
+        shortcut_case();
+        network_case("resnet20", 1, 12, 8);
+        network_case("resnet18", 3, 64, 8);
+    }
+    /* batch norm, channels_last against channel blocks: the same bits */
+    plain = in_blocks;
+    blocked = nhwc;
+    bn_tolerance = 0.0;
+    const int before = test_failures;
+    batchnorm_cases();
+    printf("batch norm, channels_last against channel blocks: %s\n",
+           test_failures == before ? "the same bits" : "DIFFERENT");
+    cbd_backend_destroy(reference);
+    cbd_backend_destroy(in_blocks);
+    cbd_backend_destroy(nhwc);
     return test_finish("layout_blocked");
 }

@@ -243,7 +243,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: cbd-bench [--arch NAME --channels C --size S --batch B [--infer-batch B]]\n"
             "                 [--steps N] [--warmup N] [--threads T] [--device cpu|cuda|auto]\n"
-            "                 [--precision fp32|bf16]   (bf16: cuda convolutions on bf16 tensor cores)\n"
+            "                 [--precision fp32|bf16]   (bf16: convolutions on bf16 tensor cores / AVX-512 BF16, AMX)\n"
             "       cbd-bench --case r20_train|r20_infer|r50_train|r50_infer [--steps N] [--batch B] --json\n"
             "       cbd-bench --sgemm [--json]\n"
             "Without --arch: resnet20 1x28x28 (train b128, infer b256) and resnet50 3x224x224 (b16).\n");

@@ -94,6 +94,27 @@ int cbd_cpu_bf16_supported(char *why, size_t why_len) {
     return 0;
 }
 
+/* precision = bf16: oneDNN must run bf16 natively, and the tensors of 16k
+ * channels go NHWC, the layout its AMX kernels read and write, so that a
+ * convolution's input is only rounded to bf16 and its output needs no
+ * reorder. Before the first op: nothing may have been made in the old layout. */
+static int cpu_prepare_bf16(cbd_backend *be, char *err, size_t err_len) {
+    cpu_impl *impl = cpu_of(be);
+    if (!cbd_cpu_bf16_supported(err, err_len)) return -1;
+    if (impl->cache_count > 0 && be->channel_block > 0 && !be->channels_last) {
+        snprintf(err, err_len, "precision bf16 set after the backend ran ops in channel blocks");
+        return -1;
+    }
+    if (be->channel_block > 0) be->channels_last = impl->channels_last = 1;
+    return 0;
+}
+
+cbd_backend *cbd_backend_cpu_create_channels_last(char *err, size_t err_len) {
+    cbd_backend *be = cbd_backend_cpu_create_layout(CPU_CHANNEL_BLOCK, err, err_len);
+    if (be) be->channels_last = cpu_of(be)->channels_last = 1;
+    return be;
+}
+
 cbd_backend *cbd_backend_cpu_create(char *err, size_t err_len) {
     return cbd_backend_cpu_create_layout(CPU_CHANNEL_BLOCK, err, err_len);
 }
@@ -124,6 +145,7 @@ cbd_backend *cbd_backend_cpu_create_layout(int channel_block, char *err, size_t 
     impl->channel_block = channel_block;
     be->impl = impl;
     be->destroy = cpu_destroy;
+    be->prepare_bf16 = cpu_prepare_bf16;
     be->ops = (cbd_ops)CBD_BACKEND_OPS_TABLE;
     return be;
 }

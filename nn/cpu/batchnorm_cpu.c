@@ -10,7 +10,9 @@
  *  - channel blocks of 16 (N, C/16, H, W, 16): one image's block of 16
  *    channels is H x W x 16 contiguous floats, summed 16 lanes at a time
  *    into per-image statistics, which are then combined image by image in
- *    order, in double.
+ *    order, in double. channels_last tensors (N, H, W, C) have loops of
+ *    their own (batchnorm_nhwc.c) that make the same per-image sums in the
+ *    same order: the same bits as channel blocks.
  * Either way every sum has a fixed order, so results do not depend on the
  * thread count. With several ranks (nn/batch_sum.h) the per-image
  * statistics of every rank are gathered and combined in image order, the
@@ -22,6 +24,7 @@
 #include <string.h>
 
 #include "nn/batch_sum.h"
+#include "nn/cpu/batchnorm_kernels.h"
 #include "nn/cpu/cpu_backend.h"
 
 /* Sum of row[0..len) in float lanes, in the same order every call. */
@@ -138,7 +141,10 @@ static void blocked_forward_train(cbd_backend *be, const cbd_shape4 *s, float ep
                                   (2 * nc + 2 * gnc + 2 * (size_t)s->c) * sizeof(float));
     float *img_m2 = img_mean + nc, *all_mean = img_m2 + nc, *all_m2 = all_mean + gnc, *a = all_m2 + gnc,
           *b = a + s->c;
-    blocked_image_stats(s, x, img_mean, img_m2);
+    if (impl->channels_last)
+        bn_nhwc_image_stats(s, x, img_mean, img_m2);
+    else
+        blocked_image_stats(s, x, img_mean, img_m2);
     const float *gm = gather_images(be, img_mean, nc, all_mean), *gq = gather_images(be, img_m2, nc, all_m2);
     const int images = s->n * (int)ranks;
     /* images in order: equal counts, so the mean of means, and the within-image
@@ -159,7 +165,10 @@ static void blocked_forward_train(cbd_backend *be, const cbd_shape4 *s, float ep
         a[c] = gamma[c] / sqrtf(var + eps);
         b[c] = beta[c] - a[c] * (float)mean;
     }
-    blocked_affine(s, x, a, b, relu, y);
+    if (impl->channels_last)
+        bn_nhwc_affine(s, x, a, b, relu, y);
+    else
+        blocked_affine(s, x, a, b, relu, y);
 }
 
 static void blocked_forward_infer(cpu_impl *impl, const cbd_shape4 *s, float eps, const float *x,
@@ -171,7 +180,10 @@ static void blocked_forward_infer(cpu_impl *impl, const cbd_shape4 *s, float eps
         a[c] = gamma[c] / sqrtf(var[c] + eps);
         b[c] = beta[c] - a[c] * mean[c];
     }
-    blocked_affine(s, x, a, b, relu, y);
+    if (impl->channels_last)
+        bn_nhwc_affine(s, x, a, b, relu, y);
+    else
+        blocked_affine(s, x, a, b, relu, y);
 }
 
 /* One image's block of 16 channels, backward. `masked` (a ReLU was fused
@@ -229,18 +241,22 @@ static void blocked_backward(cbd_backend *be, const cbd_shape4 *s, float eps, co
                                 (2 * nc + 2 * gnc + 3 * (size_t)s->c) * sizeof(float));
     float *img_dy_dev = img_dy + nc, *all_dy = img_dy_dev + nc, *all_dy_dev = all_dy + gnc,
           *a = all_dy_dev + gnc, *b = a + s->c, *k = b + s->c;
+    if (impl->channels_last)
+        bn_nhwc_dy_sums(s, x, dy, relu_y, batch_mean, img_dy, img_dy_dev);
+    else {
 #pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < s->n; n++)
-        for (int cb = 0; cb < blocks; cb++) {
-            const size_t off = ((size_t)n * blocks + cb) * hw * BN_LANES;
-            const float *mean = batch_mean + cb * BN_LANES;
-            float *sd = img_dy + (size_t)n * s->c + cb * BN_LANES;
-            float *sdd = img_dy_dev + (size_t)n * s->c + cb * BN_LANES;
-            if (relu_y)
-                block_dy_sums(x + off, dy + off, relu_y + off, mean, hw, 1, sd, sdd);
-            else
-                block_dy_sums(x + off, dy + off, NULL, mean, hw, 0, sd, sdd);
-        }
+        for (int n = 0; n < s->n; n++)
+            for (int cb = 0; cb < blocks; cb++) {
+                const size_t off = ((size_t)n * blocks + cb) * hw * BN_LANES;
+                const float *mean = batch_mean + cb * BN_LANES;
+                float *sd = img_dy + (size_t)n * s->c + cb * BN_LANES;
+                float *sdd = img_dy_dev + (size_t)n * s->c + cb * BN_LANES;
+                if (relu_y)
+                    block_dy_sums(x + off, dy + off, relu_y + off, mean, hw, 1, sd, sdd);
+                else
+                    block_dy_sums(x + off, dy + off, NULL, mean, hw, 0, sd, sdd);
+            }
+    }
     const float *gd = gather_images(be, img_dy, nc, all_dy), *gdd = gather_images(be, img_dy_dev, nc, all_dy_dev);
     const int images = s->n * (int)ranks;
     const double count = (double)images * hw;
@@ -256,6 +272,10 @@ static void blocked_backward(cbd_backend *be, const cbd_shape4 *s, float eps, co
         a[c] = gamma[c] * inv_std;
         b[c] = (float)(-(double)a[c] * inv_std * inv_std * sum_dy_dev / count);
         k[c] = (float)(-(double)a[c] * sum_dy / count) - b[c] * batch_mean[c];
+    }
+    if (impl->channels_last) {
+        bn_nhwc_dx(s, x, dy, relu_y, a, b, k, dx);
+        return;
     }
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < s->n; n++)

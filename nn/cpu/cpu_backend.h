@@ -64,6 +64,7 @@ enum {
 
 typedef struct {
     int channel_block; /* 0 or CPU_CHANNEL_BLOCK: see nn/backend.h */
+    int channels_last; /* those tensors NHWC (nn/backend.h) */
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     cpu_cache_entry *cache;
@@ -111,7 +112,8 @@ void cpu_md_plain(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims,
 void cpu_md_typed(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, dnnl_data_type_t type,
                   dnnl_format_tag_t tag);
 /* The descriptor of a 4-D activation [n, c, h, w] in the backend's layout:
- * nChw16c when c is a multiple of the block, else NCHW. */
+ * nChw16c (or nhwc with channels_last) when c is a multiple of the block,
+ * else NCHW. */
 void cpu_md_activation(const cpu_impl *impl, dnnl_memory_desc_t *md, const dnnl_dims_t dims);
 static inline int cpu_blocked(const cpu_impl *impl, int c) {
     return impl->channel_block > 0 && c % impl->channel_block == 0;

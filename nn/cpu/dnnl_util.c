@@ -68,7 +68,8 @@ void cpu_md_typed(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, dnn
 }
 
 void cpu_md_activation(const cpu_impl *impl, dnnl_memory_desc_t *md, const dnnl_dims_t dims) {
-    cpu_md_plain(md, 4, dims, cpu_blocked(impl, (int)dims[1]) ? dnnl_nChw16c : dnnl_nchw);
+    const dnnl_format_tag_t blocked = impl->channels_last ? dnnl_nhwc : dnnl_nChw16c;
+    cpu_md_plain(md, 4, dims, cpu_blocked(impl, (int)dims[1]) ? blocked : dnnl_nchw);
 }
 
 void cpu_execute(cpu_impl *impl, dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args) {

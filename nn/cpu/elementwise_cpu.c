@@ -51,15 +51,16 @@ void cpu_scale(cbd_backend *be, size_t n, float alpha, float *x) {
 }
 
 /* In the backend's layout (nn/backend.h) a channel's pixels sit 1 apart
- * (NCHW) or a block apart (channel blocks); cbd_layout_offset gives where a
- * channel of an image starts. */
+ * (NCHW), a block apart (channel blocks) or C apart (channels_last);
+ * cbd_layout_offset gives where a channel of an image starts. */
 typedef struct {
     cbd_backend *be;
     size_t pixel_stride;
 } plane_layout;
 
 static plane_layout layout_of(cbd_backend *be, const cbd_shape4 *s) {
-    plane_layout l = {be, cbd_layout_blocked(be, s->c) ? (size_t)be->channel_block : 1};
+    const size_t blocked = be->channels_last ? (size_t)s->c : (size_t)be->channel_block;
+    plane_layout l = {be, cbd_layout_blocked(be, s->c) ? blocked : 1};
     return l;
 }
 

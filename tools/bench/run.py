@@ -20,8 +20,15 @@
 4. Ranks (tools/bench/ranks.py): a data-parallel step on 2 ranks x 1 thread
    against 1 rank x 2 threads, and the cost of its exchange between ranks.
 
+On a CPU with bf16 (AVX-512 BF16 or AMX: what oneDNN reports), the two
+training cases also run cbd with precision = bf16 and PyTorch with CPU
+autocast to bf16, in the same alternating rounds, side by side; the table
+adds the ratios cbd bf16 / PyTorch bf16 and cbd bf16 / cbd fp32.
+
 Last lines, for machines: bench: r20_train=R r20_infer=R r50_train=R r50_infer=R
-(R = cbd images/s / PyTorch images/s), and bench-ranks: r20=R r50=R.
+(R = cbd images/s / PyTorch images/s), with bf16 also r20_train_bf16=R
+r50_train_bf16=R (cbd bf16 / PyTorch bf16) and bf16_gain=G (cbd bf16 / cbd
+fp32, resnet20 training); and bench-ranks: r20=R r50=R.
 
 With --device cuda (tools/gpu-check runs it): the same on the GPU, resnet50
 at batch 256, cbd in fp32 (TF32 allowed) and with precision = bf16, against
@@ -43,6 +50,11 @@ from ranks import ranks_section
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_SCRIPT = os.path.join(HERE, "torch_bench.py")
+
+# the training cases that also run in bf16 where the CPU has it
+CPU_BF16_CASES = ("r20_train", "r50_train")
+CPU_BF16_CBD = {"cbd": [], "cbd bf16": ["--precision", "bf16"]}
+CPU_BF16_TORCH = {"pytorch": [], "pytorch bf16": ["--bf16"]}
 
 # (case, title, timed steps per round, warm-up steps per round)
 MODEL_CASES = [
@@ -99,6 +111,30 @@ def model_case(args, env, name, steps, warmup, rounds, batch=0, torch_variants=N
         if engine in cbd_variants:
             result["gflop_per_image"] = rs[0]["forward_gflop_per_image"] * (3 if "train" in name else 1)
     return result
+
+
+def cpu_bf16_refusal(args, env):
+    """None where cbd runs bf16 on this CPU, else cbd's reason."""
+    r = subprocess.run([os.path.join(args.bin, "cbd-bench"), "--case", "r20_infer", "--steps", "1", "--warmup", "0",
+                        "--precision", "bf16", "--threads", "1", "--json"], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    return None if r.returncode == 0 else (r.stderr.strip().splitlines() or ["exit %d" % r.returncode])[-1]
+
+
+def print_bf16_rows(models, cases):
+    print("| case (bf16) | cbd bf16 img/s | PyTorch bf16 autocast img/s | cbd bf16 / PyTorch bf16 | "
+          "cbd fp32 img/s | cbd bf16 / cbd fp32 | PyTorch bf16 / PyTorch fp32 | steps each |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, title, _, _, _ in cases:
+        if name not in CPU_BF16_CASES:
+            continue
+        r = models[name]
+        cb, tb, cf, tf = (r[e]["images_per_s"] for e in ("cbd bf16", "pytorch bf16", "cbd", "pytorch"))
+        print(f"| {title} | {cb:.1f} | {tb:.1f} | {cb / tb:.2f} | {cf:.1f} | {cb / cf:.2f} | {tb / tf:.2f} | "
+              f"{r['cbd bf16']['steps']} |")
+    print("bf16: convolutions read bf16 and sum in fp32 (cbd precision = bf16; PyTorch torch.autocast('cpu', "
+          "bfloat16)); both in the same alternating rounds as the fp32 rows.")
+    print()
 
 
 def write_bench_ini(path, data_dir, out_dir, teachers, device, workers):
@@ -274,10 +310,13 @@ def main():
     print()
 
     models = {}
+    bf16_refusal = cpu_bf16_refusal(args, env) if args.device == "cpu" else None
     if args.device == "cpu":
         cases = [(n, t, st, w, 0) for n, t, st, w in MODEL_CASES]
         variants, cbd_variants = {"pytorch": []}, {"cbd": []}
         pairs = [("cbd", "pytorch")]
+        if bf16_refusal:
+            log(f"bench: no bf16 rows: {bf16_refusal}")
     else:
         cases, variants, cbd_variants = GPU_CASES, GPU_TORCH, GPU_CBD
         pairs = GPU_PAIRS
@@ -287,7 +326,10 @@ def main():
         else:
             rounds = args.rounds if name.startswith("r20") else max(2, args.rounds // 2)
         log(f"bench: {title}: {rounds} round{'s' if rounds != 1 else ''} per engine ...")
-        models[name] = model_case(args, env, name, steps, warmup, rounds, batch, variants, cbd_variants)
+        if args.device == "cpu" and not bf16_refusal and name in CPU_BF16_CASES:
+            models[name] = model_case(args, env, name, steps, warmup, rounds, batch, CPU_BF16_TORCH, CPU_BF16_CBD)
+        else:
+            models[name] = model_case(args, env, name, steps, warmup, rounds, batch, variants, cbd_variants)
     head = " | ".join(f"{c} img/s | {'PyTorch' if t == 'pytorch' else t} img/s | ratio" for c, t in pairs)
     print(f"| case | {head} | cbd GFLOP/s (% of sgemm) | peak MiB cbd / PyTorch | "
           f"step MiB cbd / PyTorch | steps each |")
@@ -305,6 +347,12 @@ def main():
     print("GFLOP/s count convolutions and the classifier; a training step counts 3x the forward pass.")
     print("Step MiB: peak resident memory less the process's before the model was made.")
     print()
+    if args.device == "cpu":
+        if bf16_refusal:
+            print(f"bf16: no rows: {bf16_refusal}")
+            print()
+        else:
+            print_bf16_rows(models, cases)
 
     rank_ratios = None
     if args.device == "cpu" and not args.skip_ranks:
@@ -316,6 +364,10 @@ def main():
     if args.device == "cpu":
         ratios = " ".join(f"{n}={models[n]['cbd']['images_per_s'] / models[n]['pytorch']['images_per_s']:.2f}"
                           for n, _, _, _, _ in cases)
+        if not bf16_refusal:
+            rate = lambda n, e: models[n][e]["images_per_s"]
+            ratios += "".join(f" {n}_bf16={rate(n, 'cbd bf16') / rate(n, 'pytorch bf16'):.2f}" for n in CPU_BF16_CASES)
+            ratios += f" bf16_gain={rate('r20_train', 'cbd bf16') / rate('r20_train', 'cbd'):.2f}"
         print(f"bench: {ratios}")
         if rank_ratios:
             print(f"bench-ranks: {rank_ratios} (2 ranks x 1 thread / 1 rank x 2 threads)")
