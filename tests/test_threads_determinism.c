@@ -13,13 +13,7 @@
 static void run(int threads, double *losses) {
     cbd_threads_set(threads);
     cbd_backend *be = test_cpu_backend();
-    train_fixture f;
-    fixture_create(&f, be, "resnet20", 1, 28, 32, 10, 11);
-    for (int s = 0; s < STEPS; s++) {
-        fixture_batch_learnable(&f, s, 10);
-        losses[s] = fixture_step(&f);
-    }
-    fixture_free(&f);
+    fixture_resnet20_losses(be, STEPS, losses);
     cbd_backend_destroy(be);
 }
 

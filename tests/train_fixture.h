@@ -89,4 +89,16 @@ static inline void fixture_free(train_fixture *f) {
     cbd_model_free(&f->m);
 }
 
+/* `steps` steps of resnet20 (1x28x28, batch 32, 10 classes, seed 11) on the
+ * learnable batches: the loss before each step into losses. */
+static inline void fixture_resnet20_losses(cbd_backend *be, int steps, double *losses) {
+    train_fixture f;
+    fixture_create(&f, be, "resnet20", 1, 28, 32, 10, 11);
+    for (int s = 0; s < steps; s++) {
+        fixture_batch_learnable(&f, s, 10);
+        losses[s] = fixture_step(&f);
+    }
+    fixture_free(&f);
+}
+
 #endif

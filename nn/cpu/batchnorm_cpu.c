@@ -191,26 +191,6 @@ static void blocked_forward_infer(cpu_impl *impl, const cbd_shape4 *s, float eps
  * call, so each variant compiles to its own vector loop. */
 #define BN_INLINE static inline __attribute__((always_inline))
 
-BN_INLINE void block_dy_sums(const float *restrict xb, const float *restrict gb, const float *restrict mb,
-                             const float *restrict mean, int hw, int masked, float *restrict sum_dy,
-                             float *restrict sum_dy_dev) {
-    float sd[BN_LANES] = {0}, sdd[BN_LANES] = {0}, m[BN_LANES];
-    memcpy(m, mean, sizeof m);
-    for (int p = 0; p < hw; p++) {
-        const float *xp = xb + (size_t)p * BN_LANES, *gp = gb + (size_t)p * BN_LANES;
-        const float *mp = masked ? mb + (size_t)p * BN_LANES : gp;
-#pragma omp simd
-        for (int l = 0; l < BN_LANES; l++) {
-            const float gv = gp[l]; /* loaded unconditionally: no branch, the loop vectorises */
-            const float g = masked ? (mp[l] > 0.0f ? gv : 0.0f) : gv;
-            sd[l] += g;
-            sdd[l] += g * (xp[l] - m[l]);
-        }
-    }
-    memcpy(sum_dy, sd, sizeof sd);
-    memcpy(sum_dy_dev, sdd, sizeof sdd);
-}
-
 BN_INLINE void block_dx(const float *restrict xb, const float *restrict gb, const float *restrict mb,
                         const float *restrict a, const float *restrict b, const float *restrict k, int hw,
                         int masked, float *restrict db) {
@@ -252,9 +232,9 @@ static void blocked_backward(cbd_backend *be, const cbd_shape4 *s, float eps, co
                 float *sd = img_dy + (size_t)n * s->c + cb * BN_LANES;
                 float *sdd = img_dy_dev + (size_t)n * s->c + cb * BN_LANES;
                 if (relu_y)
-                    block_dy_sums(x + off, dy + off, relu_y + off, mean, hw, 1, sd, sdd);
+                    bn_run_dy_sums(x + off, dy + off, relu_y + off, mean, BN_LANES, BN_LANES, hw, 1, sd, sdd);
                 else
-                    block_dy_sums(x + off, dy + off, NULL, mean, hw, 0, sd, sdd);
+                    bn_run_dy_sums(x + off, dy + off, NULL, mean, BN_LANES, BN_LANES, hw, 0, sd, sdd);
             }
     }
     const float *gd = gather_images(be, img_dy, nc, all_dy), *gdd = gather_images(be, img_dy_dev, nc, all_dy_dev);
@@ -344,7 +324,7 @@ void cpu_batchnorm_forward_infer(cbd_backend *be, const cbd_shape4 *s, float eps
     }
 }
 
-/* One image row of one channel, backward (NCHW); `masked` as in block_dy_sums. */
+/* One image row of one channel, backward (NCHW); `masked` as in bn_run_dy_sums. */
 BN_INLINE void row_dy_sums(const float *xr, const float *gr, const float *mr, float mean, int hw, int masked,
                            float *sum_dy, float *sum_dy_dev) {
     float a = 0.0f, b = 0.0f;

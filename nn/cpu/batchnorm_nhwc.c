@@ -8,7 +8,7 @@
 
 #include "nn/cpu/batchnorm_kernels.h"
 
-#define RUN_MAX 64
+#define RUN_MAX BN_RUN_MAX
 
 /* Channels per task: all of them up to 64, else runs of 64 (or 16). */
 static int run_of(int c) { return c <= RUN_MAX ? c : (c % RUN_MAX == 0 ? RUN_MAX : 16); }
@@ -55,28 +55,6 @@ void bn_nhwc_affine(const cbd_shape4 *s, const float *x, const float *a, const f
     }
 }
 
-/* `masked` as in batchnorm_cpu.c: a constant at each call, one vector loop each. */
-static inline __attribute__((always_inline)) void run_dy_sums(const float *restrict xr, const float *restrict gr,
-                                                              const float *restrict mr, const float *restrict mean,
-                                                              int run, int c_all, int hw, int masked,
-                                                              float *restrict sum_dy, float *restrict sum_dy_dev) {
-    float sd[RUN_MAX] = {0}, sdd[RUN_MAX] = {0}, m[RUN_MAX];
-    memcpy(m, mean, (size_t)run * sizeof(float));
-    for (int p = 0; p < hw; p++) {
-        const float *xp = xr + (size_t)p * c_all, *gp = gr + (size_t)p * c_all;
-        const float *mp = masked ? mr + (size_t)p * c_all : gp;
-#pragma omp simd
-        for (int l = 0; l < run; l++) {
-            const float gv = gp[l]; /* loaded unconditionally: no branch, the loop vectorises */
-            const float g = masked ? (mp[l] > 0.0f ? gv : 0.0f) : gv;
-            sd[l] += g;
-            sdd[l] += g * (xp[l] - m[l]);
-        }
-    }
-    memcpy(sum_dy, sd, (size_t)run * sizeof(float));
-    memcpy(sum_dy_dev, sdd, (size_t)run * sizeof(float));
-}
-
 void bn_nhwc_dy_sums(const cbd_shape4 *s, const float *x, const float *dy, const float *relu_y, const float *mean,
                      float *img_dy, float *img_dy_dev) {
     const int run = run_of(s->c), runs = s->c / run, hw = s->h * s->w, c_all = s->c;
@@ -85,11 +63,11 @@ void bn_nhwc_dy_sums(const cbd_shape4 *s, const float *x, const float *dy, const
         for (int r = 0; r < runs; r++) {
             const size_t off = (size_t)n * hw * c_all + (size_t)r * run, at = (size_t)n * c_all + (size_t)r * run;
             if (relu_y)
-                run_dy_sums(x + off, dy + off, relu_y + off, mean + r * run, run, c_all, hw, 1, img_dy + at,
-                            img_dy_dev + at);
+                bn_run_dy_sums(x + off, dy + off, relu_y + off, mean + r * run, run, (size_t)c_all, hw, 1,
+                               img_dy + at, img_dy_dev + at);
             else
-                run_dy_sums(x + off, dy + off, NULL, mean + r * run, run, c_all, hw, 0, img_dy + at,
-                            img_dy_dev + at);
+                bn_run_dy_sums(x + off, dy + off, NULL, mean + r * run, run, (size_t)c_all, hw, 0, img_dy + at,
+                               img_dy_dev + at);
         }
 }
 
