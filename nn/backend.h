@@ -17,7 +17,8 @@
  * care about the layout; ops on two tensors get both in the same layout.
  * With channels_last set as well, those tensors are N, H, W, C instead (one
  * block of all C channels: oneDNN's nhwc), the layout oneDNN's AMX bf16
- * kernels read and write: the cpu backend's layout with precision = bf16. */
+ * kernels read and write: the cpu backend's layout with precision = bf16 on
+ * a CPU with AMX. */
 #ifndef CBD_BACKEND_H
 #define CBD_BACKEND_H
 
@@ -182,8 +183,8 @@ void cbd_backend_destroy(cbd_backend *be);
  * bf16 tensor cores, or the CPU's AVX-512 BF16 / AMX instructions through
  * oneDNN), products summed in fp32, results stored as fp32; every other op
  * stays fp32. On the cpu, bf16 is refused where oneDNN has no native bf16
- * (cbd_cpu_bf16_supported), and a backend with channel blocks turns to
- * channels_last, which those kernels run on without a reorder. Call it
+ * (cbd_cpu_bf16_supported), and with AMX a backend with channel blocks turns
+ * to channels_last, which those kernels run on without a reorder. Call it
  * before the first op. Returns 0, or -1 with why in err. */
 int cbd_backend_set_precision(cbd_backend *be, const char *precision, char *err, size_t err_len);
 

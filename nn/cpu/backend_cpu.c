@@ -94,18 +94,27 @@ int cbd_cpu_bf16_supported(char *why, size_t why_len) {
     return 0;
 }
 
-/* precision = bf16: oneDNN must run bf16 natively, and the tensors of 16k
- * channels go NHWC, the layout its AMX kernels read and write, so that a
+/* 1 if oneDNN runs AMX here (its bf16 kernels there read and write NHWC). */
+static int isa_has_amx(void) {
+    const unsigned amx = (unsigned)dnnl_cpu_isa_avx512_core_amx;
+    return ((unsigned)dnnl_get_effective_cpu_isa() & amx) == amx;
+}
+
+/* precision = bf16: oneDNN must run bf16 natively. With AMX the tensors of
+ * 16k channels go NHWC, the layout its AMX kernels read and write, so that a
  * convolution's input is only rounded to bf16 and its output needs no
- * reorder. Before the first op: nothing may have been made in the old layout. */
+ * reorder; without (AVX-512 BF16 alone) its bf16 kernels read channel
+ * blocks, which stay. Before the first op: nothing may have been made in the
+ * old layout. */
 static int cpu_prepare_bf16(cbd_backend *be, char *err, size_t err_len) {
     cpu_impl *impl = cpu_of(be);
     if (!cbd_cpu_bf16_supported(err, err_len)) return -1;
-    if (impl->cache_count > 0 && be->channel_block > 0 && !be->channels_last) {
+    if (be->channel_block == 0 || be->channels_last || !isa_has_amx()) return 0;
+    if (impl->cache_count > 0) {
         snprintf(err, err_len, "precision bf16 set after the backend ran ops in channel blocks");
         return -1;
     }
-    if (be->channel_block > 0) be->channels_last = impl->channels_last = 1;
+    be->channels_last = impl->channels_last = 1;
     return 0;
 }
 
