@@ -73,6 +73,7 @@ static inline void channel_affine(const cbd_shape4 *s, int c, const float *x, fl
 
 /* Per image and channel: the mean over H x W and the sum of squared
  * deviations from it. */
+CPU_HOT_LOOP
 static void blocked_image_stats(const cbd_shape4 *s, const float *x, float *img_mean,
                                 float *img_m2) {
     const int blocks = s->c / BN_LANES, hw = s->h * s->w;
@@ -99,6 +100,7 @@ static void blocked_image_stats(const cbd_shape4 *s, const float *x, float *img_
 }
 
 /* y = a[c] * x + b[c] over the whole tensor, then max(0, y) when relu. */
+CPU_HOT_LOOP
 static void blocked_affine(const cbd_shape4 *s, const float *x, const float *a, const float *b,
                            int relu, float *y) {
     const int blocks = s->c / BN_LANES, hw = s->h * s->w;
@@ -211,6 +213,7 @@ BN_INLINE void block_dx(const float *restrict xb, const float *restrict gb, cons
     }
 }
 
+CPU_HOT_LOOP
 static void blocked_backward(cbd_backend *be, const cbd_shape4 *s, float eps, const float *x,
                              const float *dy, const float *relu_y, const float *gamma, const float *batch_mean,
                              const float *batch_var, float *dx, float *dgamma, float *dbeta) {

@@ -7,12 +7,14 @@
 #include <string.h>
 
 #include "nn/cpu/batchnorm_kernels.h"
+#include "nn/cpu/cpu_backend.h"
 
 #define RUN_MAX BN_RUN_MAX
 
 /* Channels per task: all of them up to 64, else runs of 64 (or 16). */
 static int run_of(int c) { return c <= RUN_MAX ? c : (c % RUN_MAX == 0 ? RUN_MAX : 16); }
 
+CPU_HOT_LOOP
 void bn_nhwc_image_stats(const cbd_shape4 *s, const float *x, float *img_mean, float *img_m2) {
     const int run = run_of(s->c), runs = s->c / run, hw = s->h * s->w, c_all = s->c;
 #pragma omp parallel for collapse(2) schedule(static)
@@ -35,6 +37,7 @@ void bn_nhwc_image_stats(const cbd_shape4 *s, const float *x, float *img_mean, f
         }
 }
 
+CPU_HOT_LOOP
 void bn_nhwc_affine(const cbd_shape4 *s, const float *x, const float *a, const float *b, int relu, float *y) {
     const size_t pixels = (size_t)s->n * s->h * s->w;
     const int c_all = s->c;
@@ -55,6 +58,7 @@ void bn_nhwc_affine(const cbd_shape4 *s, const float *x, const float *a, const f
     }
 }
 
+CPU_HOT_LOOP
 void bn_nhwc_dy_sums(const cbd_shape4 *s, const float *x, const float *dy, const float *relu_y, const float *mean,
                      float *img_dy, float *img_dy_dev) {
     const int run = run_of(s->c), runs = s->c / run, hw = s->h * s->w, c_all = s->c;
@@ -83,6 +87,7 @@ static inline __attribute__((always_inline)) void pixel_dx(const float *restrict
     }
 }
 
+CPU_HOT_LOOP
 void bn_nhwc_dx(const cbd_shape4 *s, const float *x, const float *dy, const float *relu_y, const float *a,
                 const float *b, const float *k, float *dx) {
     const size_t pixels = (size_t)s->n * s->h * s->w;

@@ -8,12 +8,14 @@
 
 #define L2NORM_EPS 1e-12f
 
+CPU_HOT_LOOP
 void cpu_relu_forward(cbd_backend *be, size_t n, const float *x, float *y) {
     (void)be;
 #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
+CPU_HOT_LOOP
 void cpu_relu_backward(cbd_backend *be, size_t n, const float *y, const float *dy, float *dx) {
     (void)be;
 #pragma omp parallel for simd schedule(static)
@@ -23,12 +25,14 @@ void cpu_relu_backward(cbd_backend *be, size_t n, const float *y, const float *d
     }
 }
 
+CPU_HOT_LOOP
 void cpu_add(cbd_backend *be, size_t n, const float *a, const float *b, float *y) {
     (void)be;
 #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
+CPU_HOT_LOOP
 void cpu_add_relu(cbd_backend *be, size_t n, const float *a, const float *b, float *y) {
     (void)be;
 #pragma omp parallel for simd schedule(static)
@@ -38,12 +42,14 @@ void cpu_add_relu(cbd_backend *be, size_t n, const float *a, const float *b, flo
     }
 }
 
+CPU_HOT_LOOP
 void cpu_axpy(cbd_backend *be, size_t n, float alpha, const float *x, float *y) {
     (void)be;
 #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < n; i++) y[i] += alpha * x[i];
 }
 
+CPU_HOT_LOOP
 void cpu_scale(cbd_backend *be, size_t n, float alpha, float *x) {
     (void)be;
 #pragma omp parallel for simd schedule(static)
@@ -70,6 +76,7 @@ static size_t plane_start(plane_layout l, const cbd_shape4 *s, int n, int c) {
 
 /* out[n, c + offset, h, w] = in[n, c, 2h, 2w]; other channels zero.
  * offset = (out.c - in.c) / 2, as in the CIFAR ResNets of He et al. (option A). */
+CPU_HOT_LOOP
 void cpu_shortcut_pad_forward(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
                               const float *x, float *y) {
     const plane_layout li = layout_of(be, in), lo = layout_of(be, out);
@@ -92,6 +99,7 @@ void cpu_shortcut_pad_forward(cbd_backend *be, const cbd_shape4 *in, const cbd_s
         }
 }
 
+CPU_HOT_LOOP
 void cpu_shortcut_pad_backward(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
                                const float *dy, float *dx) {
     const plane_layout li = layout_of(be, in), lo = layout_of(be, out);

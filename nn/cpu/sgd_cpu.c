@@ -2,6 +2,7 @@
  * momentum buffer, optional Nesterov). */
 #include "nn/cpu/cpu_backend.h"
 
+CPU_HOT_LOOP
 void cpu_sgd_update(cbd_backend *be, size_t n, float *w, const float *g, float *m, float lr,
                     float momentum, float weight_decay, int nesterov) {
     (void)be;
