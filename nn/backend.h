@@ -212,6 +212,14 @@ cbd_backend *cbd_backend_cpu_create_layout(int channel_block, char *err, size_t 
 /* The cpu backend with tensors of 16k channels NHWC (channels_last): the
  * layout precision = bf16 sets, here also for fp32 (tests compare it). */
 cbd_backend *cbd_backend_cpu_create_channels_last(char *err, size_t err_len);
+/* Lets the cpu backend's fp32 3x3 stride-1 convolutions run oneDNN's
+ * Winograd kernels where they fit (on = 1, its default with channel blocks;
+ * the plain reference layout stays direct, as does everything with
+ * CBD_WINOGRAD=0 in the environment) or keeps all direct (on = 0). */
+void cbd_backend_cpu_set_winograd(cbd_backend *be, int on);
+/* Returns 1 if oneDNN has its Winograd kernels on this CPU (AVX-512); 0
+ * otherwise, with the reason in why. */
+int cbd_cpu_winograd_supported(char *why, size_t why_len);
 /* Returns 1 if oneDNN runs bf16 natively on this CPU (AVX-512 BF16 or AMX);
  * 0 otherwise, with the reason in why. */
 int cbd_cpu_bf16_supported(char *why, size_t why_len);

@@ -20,6 +20,7 @@
 
 #include "nn/log.h"
 #include "nn/threads.h"
+#include "tests/conv_run.h"
 #include "tests/train_fixture.h"
 
 #define EXIT_SKIP 77
@@ -44,24 +45,6 @@ static float *random_floats(size_t n, float stddev) {
     float *x = cbd_calloc(n, sizeof(float));
     test_fill_normal(x, n, stddev, next_seed++);
     return x;
-}
-
-/* y, dx and dw of one shape; inputs and outputs NCHW, the backend's layout
- * between (bf16 sets channels_last; these are host memory) */
-static void run_conv(cbd_backend *be, const cbd_conv_shape *s, const float *x, const float *w, const float *dy,
-                     float *y, float *dx, float *dw) {
-    const cbd_shape4 xs = {s->n, s->in_c, s->in_h, s->in_w}, ys = {s->n, s->out_c, s->out_h, s->out_w};
-    const size_t nx = cbd_shape4_count(xs), ny = cbd_shape4_count(ys);
-    float *bx = cbd_calloc(nx, sizeof(float)), *bdx = cbd_calloc(nx, sizeof(float));
-    float *by = cbd_calloc(ny, sizeof(float)), *bdy = cbd_calloc(ny, sizeof(float));
-    cbd_layout_from_nchw(be, xs, x, bx);
-    cbd_layout_from_nchw(be, ys, dy, bdy);
-    be->ops.conv2d_forward(be, s, bx, w, by);
-    be->ops.conv2d_backward_data(be, s, bdy, w, bdx);
-    be->ops.conv2d_backward_weights(be, s, bx, bdy, dw);
-    cbd_layout_to_nchw(be, ys, by, y);
-    cbd_layout_to_nchw(be, xs, bdx, dx);
-    free(bx), free(bdx), free(by), free(bdy);
 }
 
 static void compare(const char *what, const float *got, const float *again, const float *want, size_t n) {
@@ -90,9 +73,9 @@ static void check_conv(int channel_block, int n, int in_c, int in_hw, int out_c,
     float *y = cbd_calloc(3 * ny, sizeof(float)), *dx = cbd_calloc(3 * nx, sizeof(float));
     float *dw = cbd_calloc(3 * nw, sizeof(float));
     cbd_backend *fp32 = backend(channel_block, "fp32"), *bf16 = backend(channel_block, "bf16");
-    run_conv(fp32, &s, x, w, dy, y, dx, dw);
-    run_conv(bf16, &s, x, w, dy, y + ny, dx + nx, dw + nw);
-    run_conv(bf16, &s, x, w, dy, y + 2 * ny, dx + 2 * nx, dw + 2 * nw);
+    conv_run_directions(fp32, &s, x, w, dy, y, dx, dw);
+    conv_run_directions(bf16, &s, x, w, dy, y + ny, dx + nx, dw + nw);
+    conv_run_directions(bf16, &s, x, w, dy, y + 2 * ny, dx + 2 * nx, dw + 2 * nw);
     const char *direction[3] = {"forward", "backward_data", "backward_weights"};
     float *const out[3] = {y, dx, dw};
     const size_t count[3] = {ny, nx, nw};

@@ -94,6 +94,15 @@ int cbd_cpu_bf16_supported(char *why, size_t why_len) {
     return 0;
 }
 
+int cbd_cpu_winograd_supported(char *why, size_t why_len) {
+    /* oneDNN 2.x has fp32 Winograd kernels for avx512_core only */
+    const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    const unsigned need = (unsigned)dnnl_cpu_isa_avx512_core;
+    if (((unsigned)isa & need) == need) return 1;
+    snprintf(why, why_len, "oneDNN runs %s here; its Winograd kernels need avx512_core", isa_name(isa));
+    return 0;
+}
+
 /* 1 if oneDNN runs AMX here (its bf16 kernels there read and write NHWC). */
 static int isa_has_amx(void) {
     const unsigned amx = (unsigned)dnnl_cpu_isa_avx512_core_amx;
@@ -116,6 +125,18 @@ static int cpu_prepare_bf16(cbd_backend *be, char *err, size_t err_len) {
     }
     be->channels_last = impl->channels_last = 1;
     return 0;
+}
+
+/* CBD_WINOGRAD=0 keeps every convolution direct (to compare the two). */
+static int cpu_winograd_refused_by_env(void) {
+    const char *v = getenv("CBD_WINOGRAD");
+    return v && strcmp(v, "0") == 0;
+}
+
+void cbd_backend_cpu_set_winograd(cbd_backend *be, int on) {
+    cpu_impl *impl = cpu_of(be);
+    cpu_cache_clear(impl);
+    impl->winograd = on && be->channel_block > 0;
 }
 
 cbd_backend *cbd_backend_cpu_create_channels_last(char *err, size_t err_len) {
@@ -152,6 +173,7 @@ cbd_backend *cbd_backend_cpu_create_layout(int channel_block, char *err, size_t 
     be->name = "cpu";
     be->channel_block = channel_block;
     impl->channel_block = channel_block;
+    impl->winograd = channel_block > 0 && !cpu_winograd_refused_by_env();
     be->impl = impl;
     be->destroy = cpu_destroy;
     be->prepare_bf16 = cpu_prepare_bf16;

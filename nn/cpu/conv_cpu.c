@@ -21,7 +21,20 @@
  * weights and the gradient of the output, rounded to nearest even by the
  * bridges' reorders) and write fp32 (the output, the gradient of the input
  * and each chunk's weight gradient), summing products in fp32. Everything
- * else, the partial sums of the weight gradient included, stays fp32. */
+ * else, the partial sums of the weight gradient included, stays fp32.
+ *
+ * fp32 3x3 stride-1 convolutions of 16k channels in channel blocks run
+ * oneDNN's Winograd kernels (F(4x4, 3x3), AVX-512) where it has them: about
+ * half the multiplications, 1.1-2.2x the direct kernels' speed on resnet20's
+ * and resnet50's layers (docs/speed.md), and rounding errors a few times the
+ * direct sum's (test_conv_winograd measures them). They are as deterministic:
+ * each output's sum over input channels is one thread's, the threads split
+ * tiles; the weight gradient keeps its single-threaded chunks. A chunk with
+ * fewer than WINOGRAD_MIN_TILES output tiles (resnet50's 512 channels at 7x7,
+ * 2 images a chunk) runs its weight gradient direct: transforming the
+ * gradient costs more than the tiles save there. oneDNN refusing (a CPU
+ * without AVX-512) means direct, as do bf16, the plain reference layout and
+ * CBD_WINOGRAD=0. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +69,7 @@ typedef struct {
     dnnl_memory_desc_t src_user, wei_user, dst_user;
     dnnl_dims_t strides, pad_l, pad_r;
 
+    int winograd; /* forward and data gradient (winograd_fits) */
     dnnl_primitive_desc_t fwd_pd;
     dnnl_primitive_t fwd;
     cpu_bridge fwd_src, fwd_wei, fwd_dst;
@@ -103,6 +117,75 @@ static const dnnl_memory_desc_t *query(dnnl_primitive_desc_t pd, dnnl_query_t wh
  * They always write fp32. */
 static dnnl_data_type_t read_type(int bf16) { return bf16 ? dnnl_bf16 : dnnl_f32; }
 
+#define WINOGRAD_MIN_TILES 32 /* 4x4 output tiles a weight-gradient chunk needs for Winograd */
+
+static int winograd_fits(const cpu_impl *impl, const cbd_conv_shape *s, int bf16) {
+    return impl->winograd && !bf16 && s->kernel == 3 && s->stride == 1 &&
+           s->in_c % CPU_CHANNEL_BLOCK == 0 && s->out_c % CPU_CHANNEL_BLOCK == 0;
+}
+
+static int winograd_fits_chunk(const cpu_impl *impl, const cbd_conv_shape *s, int bf16, int chunk_n) {
+    const long tiles = (long)chunk_n * ((s->out_h + 3) / 4) * ((s->out_w + 3) / 4);
+    return winograd_fits(impl, s, bf16) && tiles >= WINOGRAD_MIN_TILES;
+}
+
+/* The geometry and memory descriptors a convolution's primitives are made from. */
+typedef struct {
+    const dnnl_memory_desc_t *src, *wei, *dst; /* forward: read, read, written */
+    const dnnl_memory_desc_t *src_out, *wei_out, *dst_in; /* backward: written, written, read */
+    const dnnl_dim_t *strides, *pad_l, *pad_r;
+} conv_descs;
+
+/* Each pd maker tries `alg`; where oneDNN has no such kernel, direct. */
+static dnnl_primitive_desc_t conv_forward_pd(cpu_impl *impl, const conv_descs *d, dnnl_alg_kind_t alg) {
+    dnnl_convolution_desc_t desc;
+    dnnl_primitive_desc_t pd;
+    if (alg != dnnl_convolution_direct &&
+        dnnl_convolution_forward_desc_init(&desc, dnnl_forward_training, alg, d->src, d->wei, NULL, d->dst,
+                                           d->strides, d->pad_l, d->pad_r) == dnnl_success &&
+        dnnl_primitive_desc_create(&pd, &desc, NULL, impl->engine, NULL) == dnnl_success)
+        return pd;
+    DNNL_CHECK(dnnl_convolution_forward_desc_init(&desc, dnnl_forward_training, dnnl_convolution_direct,
+                                                  d->src, d->wei, NULL, d->dst, d->strides, d->pad_l,
+                                                  d->pad_r));
+    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, impl->engine, NULL));
+    return pd;
+}
+
+static dnnl_primitive_desc_t conv_backward_data_pd(cpu_impl *impl, const conv_descs *d, dnnl_alg_kind_t alg,
+                                                   dnnl_primitive_desc_t hint) {
+    dnnl_convolution_desc_t desc;
+    dnnl_primitive_desc_t pd;
+    if (alg != dnnl_convolution_direct &&
+        dnnl_convolution_backward_data_desc_init(&desc, alg, d->src_out, d->wei, d->dst_in, d->strides,
+                                                 d->pad_l, d->pad_r) == dnnl_success &&
+        dnnl_primitive_desc_create(&pd, &desc, NULL, impl->engine, hint) == dnnl_success)
+        return pd;
+    DNNL_CHECK(dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, d->src_out, d->wei,
+                                                        d->dst_in, d->strides, d->pad_l, d->pad_r));
+    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, impl->engine, hint));
+    return pd;
+}
+
+static dnnl_primitive_desc_t conv_backward_weights_pd(cpu_impl *impl, const conv_descs *d, dnnl_alg_kind_t alg,
+                                                      dnnl_primitive_attr_t attr, dnnl_primitive_desc_t hint) {
+    dnnl_convolution_desc_t desc;
+    dnnl_primitive_desc_t pd;
+    if (alg != dnnl_convolution_direct &&
+        dnnl_convolution_backward_weights_desc_init(&desc, alg, d->src, d->wei_out, NULL, d->dst_in,
+                                                    d->strides, d->pad_l, d->pad_r) == dnnl_success &&
+        dnnl_primitive_desc_create(&pd, &desc, attr, impl->engine, hint) == dnnl_success)
+        return pd;
+    DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, d->src, d->wei_out,
+                                                           NULL, d->dst_in, d->strides, d->pad_l, d->pad_r));
+    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &desc, attr, impl->engine, hint));
+    return pd;
+}
+
+static dnnl_alg_kind_t alg_of(int winograd) {
+    return winograd ? dnnl_convolution_winograd : dnnl_convolution_direct;
+}
+
 static conv_state *conv_state_get(cpu_impl *impl, const cbd_conv_shape *s, int bf16) {
     const int dims[11] = {s->n,     s->in_c,  s->in_h,   s->in_w,   s->out_c, s->out_h,
                           s->out_w, s->kernel, s->stride, s->pad, bf16};
@@ -128,11 +211,10 @@ static conv_state *conv_state_get(cpu_impl *impl, const cbd_conv_shape *s, int b
     c->pad_r[0] = (s->out_h - 1) * s->stride + s->kernel - s->in_h - s->pad;
     c->pad_r[1] = (s->out_w - 1) * s->stride + s->kernel - s->in_w - s->pad;
 
-    dnnl_convolution_desc_t desc;
-    DNNL_CHECK(dnnl_convolution_forward_desc_init(
-        &desc, dnnl_forward_training, dnnl_convolution_direct, &c->src_any, &c->wei_any, NULL,
-        &c->dst_out_any, c->strides, c->pad_l, c->pad_r));
-    DNNL_CHECK(dnnl_primitive_desc_create(&c->fwd_pd, &desc, NULL, impl->engine, NULL));
+    c->winograd = winograd_fits(impl, s, bf16);
+    const conv_descs d = {&c->src_any, &c->wei_any, &c->dst_out_any, &c->src_out_any, NULL, &c->dst_any,
+                          c->strides, c->pad_l, c->pad_r};
+    c->fwd_pd = conv_forward_pd(impl, &d, alg_of(c->winograd));
     DNNL_CHECK(dnnl_primitive_create(&c->fwd, c->fwd_pd));
     cpu_bridge_init(impl, &c->fwd_src, &c->src_user, query(c->fwd_pd, dnnl_query_src_md), 1,
                     CPU_SCRATCH_FWD_SRC);
@@ -162,12 +244,9 @@ void cpu_conv2d_backward_data(cbd_backend *be, const cbd_conv_shape *s, const fl
     cpu_impl *impl = cpu_of(be);
     conv_state *c = conv_state_get(impl, s, be->conv_bf16);
     if (!c->bwd_data) {
-        dnnl_convolution_desc_t desc;
-        DNNL_CHECK(dnnl_convolution_backward_data_desc_init(
-            &desc, dnnl_convolution_direct, &c->src_out_any, &c->wei_any, &c->dst_any, c->strides,
-            c->pad_l, c->pad_r));
-        dnnl_primitive_desc_t pd;
-        DNNL_CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, impl->engine, c->fwd_pd));
+        const conv_descs d = {&c->src_any, &c->wei_any, &c->dst_out_any, &c->src_out_any, NULL, &c->dst_any,
+                              c->strides, c->pad_l, c->pad_r};
+        dnnl_primitive_desc_t pd = conv_backward_data_pd(impl, &d, alg_of(c->winograd), c->fwd_pd);
         DNNL_CHECK(dnnl_primitive_create(&c->bwd_data, pd));
         cpu_bridge_init(impl, &c->bd_diff_dst, &c->dst_user, query(pd, dnnl_query_diff_dst_md), 1,
                         CPU_SCRATCH_BWD_DIFF_DST);
@@ -218,14 +297,10 @@ static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s, 
     dnnl_primitive_attr_t attr;
     DNNL_CHECK(dnnl_primitive_attr_create(&attr));
     DNNL_CHECK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
-    dnnl_convolution_desc_t fdesc, bdesc;
-    DNNL_CHECK(dnnl_convolution_forward_desc_init(&fdesc, dnnl_forward_training, dnnl_convolution_direct,
-                                                  &src_any, &wei_any, NULL, &dst_out_any, strides, pad_l, pad_r));
-    dnnl_primitive_desc_t fpd, bpd;
-    DNNL_CHECK(dnnl_primitive_desc_create(&fpd, &fdesc, NULL, impl->engine, NULL));
-    DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(&bdesc, dnnl_convolution_direct, &src_any,
-                                                           &wei_out_any, NULL, &dst_any, strides, pad_l, pad_r));
-    DNNL_CHECK(dnnl_primitive_desc_create(&bpd, &bdesc, attr, impl->engine, fpd));
+    const conv_descs d = {&src_any, &wei_any, &dst_out_any, NULL, &wei_out_any, &dst_any, strides, pad_l, pad_r};
+    const dnnl_alg_kind_t alg = alg_of(winograd_fits_chunk(impl, s, bf16, w->chunk_n));
+    dnnl_primitive_desc_t fpd = conv_forward_pd(impl, &d, alg);
+    dnnl_primitive_desc_t bpd = conv_backward_weights_pd(impl, &d, alg, attr, fpd);
     DNNL_CHECK(dnnl_primitive_create(&w->prim, bpd));
     const dnnl_memory_desc_t *scratch_md = query(bpd, dnnl_query_scratchpad_md);
     const size_t scratch_bytes = scratch_md ? dnnl_memory_desc_get_size(scratch_md) : 0;

@@ -78,6 +78,7 @@ enum {
 typedef struct {
     int channel_block; /* 0 or CPU_CHANNEL_BLOCK: see nn/backend.h */
     int channels_last; /* those tensors NHWC (nn/backend.h) */
+    int winograd;      /* 1: fp32 3x3 convolutions may run oneDNN's Winograd kernels (conv_cpu.c) */
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     cpu_cache_entry *cache;
