@@ -137,13 +137,7 @@ static void check_training(void) {
     train_curve(1, 1, one);
     train_curve(1, 4, four);
     train_curve(1, 2, again);
-    double worst = 0.0;
-    printf("resnet20 training, %d steps (loss: direct, Winograd, |difference| / max(direct, 1))\n", STEPS);
-    for (int s = 0; s < STEPS; s++) {
-        const double rel = fabs(got[s] - want[s]) / fmax(fabs(want[s]), 1.0);
-        worst = fmax(worst, isfinite(got[s]) ? rel : INFINITY);
-        printf("  step %2d  direct %.6f  Winograd %.6f  rel %.3e\n", s, want[s], got[s], rel);
-    }
+    const double worst = fixture_curve_compare("direct", want, "Winograd", got, STEPS);
     const double first = fabs(got[1] - want[1]) / fabs(want[1]);
     CHECK(first <= TOL_FIRST_STEP, "after one update: loss %.6f, direct %.6f (rel %.3e > %.0e)", got[1], want[1],
           first, TOL_FIRST_STEP);

@@ -105,13 +105,7 @@ static void check_training(void) {
     train_curve("bf16", 1, one);
     train_curve("bf16", 3, three);
     train_curve("bf16", 2, again);
-    double worst = 0.0;
-    printf("resnet20 training, %d steps (loss: fp32, bf16, |difference| / max(fp32, 1))\n", STEPS);
-    for (int s = 0; s < STEPS; s++) {
-        const double rel = fabs(got[s] - want[s]) / fmax(fabs(want[s]), 1.0);
-        worst = fmax(worst, isfinite(got[s]) ? rel : INFINITY);
-        printf("  step %2d  fp32 %.6f  bf16 %.6f  rel %.3e\n", s, want[s], got[s], rel);
-    }
+    const double worst = fixture_curve_compare("fp32", want, "bf16", got, STEPS);
     CHECK(worst <= TOL_CURVE_BF16, "bf16 loss curve off the fp32 one by %.3e (tol %.0e)", worst, TOL_CURVE_BF16);
     CHECK(got[STEPS - 1] < 0.5 * got[0], "bf16 loss did not fall: %.5f -> %.5f", got[0], got[STEPS - 1]);
     CHECK(memcmp(got, one, sizeof got) == 0, "bf16 training: 1 and 2 threads give different bits");

@@ -101,4 +101,19 @@ static inline void fixture_resnet20_losses(cbd_backend *be, int steps, double *l
     fixture_free(&f);
 }
 
+/* Prints two loss curves side by side; returns the worst
+ * |got - want| / max(|want|, 1) (infinite where got is not finite). */
+static inline double fixture_curve_compare(const char *want_name, const double *want, const char *got_name,
+                                           const double *got, int steps) {
+    double worst = 0.0;
+    printf("resnet20 training, %d steps (loss: %s, %s, |difference| / max(%s, 1))\n", steps, want_name, got_name,
+           want_name);
+    for (int s = 0; s < steps; s++) {
+        const double rel = fabs(got[s] - want[s]) / fmax(fabs(want[s]), 1.0);
+        worst = fmax(worst, isfinite(got[s]) ? rel : INFINITY);
+        printf("  step %2d  %s %.6f  %s %.6f  rel %.3e\n", s, want_name, want[s], got_name, got[s], rel);
+    }
+    return worst;
+}
+
 #endif
