@@ -136,50 +136,45 @@ typedef struct {
     const dnnl_dim_t *strides, *pad_l, *pad_r;
 } conv_descs;
 
-/* Each pd maker tries `alg`; where oneDNN has no such kernel, direct. */
-static dnnl_primitive_desc_t conv_forward_pd(cpu_impl *impl, const conv_descs *d, dnnl_alg_kind_t alg) {
-    dnnl_convolution_desc_t desc;
-    dnnl_primitive_desc_t pd;
-    if (alg != dnnl_convolution_direct &&
-        dnnl_convolution_forward_desc_init(&desc, dnnl_forward_training, alg, d->src, d->wei, NULL, d->dst,
-                                           d->strides, d->pad_l, d->pad_r) == dnnl_success &&
-        dnnl_primitive_desc_create(&pd, &desc, NULL, impl->engine, NULL) == dnnl_success)
-        return pd;
-    DNNL_CHECK(dnnl_convolution_forward_desc_init(&desc, dnnl_forward_training, dnnl_convolution_direct,
-                                                  d->src, d->wei, NULL, d->dst, d->strides, d->pad_l,
-                                                  d->pad_r));
-    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, impl->engine, NULL));
-    return pd;
+typedef enum { CONV_FORWARD, CONV_BACKWARD_DATA, CONV_BACKWARD_WEIGHTS } conv_direction;
+
+static dnnl_status_t conv_desc_init(dnnl_convolution_desc_t *desc, conv_direction dir, dnnl_alg_kind_t alg,
+                                    const conv_descs *d) {
+    switch (dir) {
+    case CONV_FORWARD:
+        return dnnl_convolution_forward_desc_init(desc, dnnl_forward_training, alg, d->src, d->wei, NULL, d->dst,
+                                                  d->strides, d->pad_l, d->pad_r);
+    case CONV_BACKWARD_DATA:
+        return dnnl_convolution_backward_data_desc_init(desc, alg, d->src_out, d->wei, d->dst_in, d->strides,
+                                                        d->pad_l, d->pad_r);
+    case CONV_BACKWARD_WEIGHTS:
+        return dnnl_convolution_backward_weights_desc_init(desc, alg, d->src, d->wei_out, NULL, d->dst_in,
+                                                           d->strides, d->pad_l, d->pad_r);
+    }
+    return dnnl_invalid_arguments;
 }
 
-static dnnl_primitive_desc_t conv_backward_data_pd(cpu_impl *impl, const conv_descs *d, dnnl_alg_kind_t alg,
-                                                   dnnl_primitive_desc_t hint) {
+/* The primitive descriptor of one direction with `alg`; where oneDNN has no
+ * such kernel, direct. attr and hint (the forward's pd, for the backward
+ * directions) may be NULL. */
+static dnnl_primitive_desc_t conv_pd(cpu_impl *impl, conv_direction dir, const conv_descs *d,
+                                     dnnl_alg_kind_t alg, const_dnnl_primitive_attr_t attr,
+                                     const_dnnl_primitive_desc_t hint) {
     dnnl_convolution_desc_t desc;
     dnnl_primitive_desc_t pd;
-    if (alg != dnnl_convolution_direct &&
-        dnnl_convolution_backward_data_desc_init(&desc, alg, d->src_out, d->wei, d->dst_in, d->strides,
-                                                 d->pad_l, d->pad_r) == dnnl_success &&
-        dnnl_primitive_desc_create(&pd, &desc, NULL, impl->engine, hint) == dnnl_success)
-        return pd;
-    DNNL_CHECK(dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, d->src_out, d->wei,
-                                                        d->dst_in, d->strides, d->pad_l, d->pad_r));
-    DNNL_CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, impl->engine, hint));
-    return pd;
-}
-
-static dnnl_primitive_desc_t conv_backward_weights_pd(cpu_impl *impl, const conv_descs *d, dnnl_alg_kind_t alg,
-                                                      dnnl_primitive_attr_t attr, dnnl_primitive_desc_t hint) {
-    dnnl_convolution_desc_t desc;
-    dnnl_primitive_desc_t pd;
-    if (alg != dnnl_convolution_direct &&
-        dnnl_convolution_backward_weights_desc_init(&desc, alg, d->src, d->wei_out, NULL, d->dst_in,
-                                                    d->strides, d->pad_l, d->pad_r) == dnnl_success &&
+    if (alg != dnnl_convolution_direct && conv_desc_init(&desc, dir, alg, d) == dnnl_success &&
         dnnl_primitive_desc_create(&pd, &desc, attr, impl->engine, hint) == dnnl_success)
         return pd;
-    DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, d->src, d->wei_out,
-                                                           NULL, d->dst_in, d->strides, d->pad_l, d->pad_r));
+    DNNL_CHECK(conv_desc_init(&desc, dir, dnnl_convolution_direct, d));
     DNNL_CHECK(dnnl_primitive_desc_create(&pd, &desc, attr, impl->engine, hint));
     return pd;
+}
+
+/* The whole-batch primitives' descriptors, pointing into c. */
+static conv_descs conv_state_descs(const conv_state *c) {
+    const conv_descs d = {&c->src_any, &c->wei_any, &c->dst_out_any, &c->src_out_any, NULL, &c->dst_any,
+                          c->strides,  c->pad_l,    c->pad_r};
+    return d;
 }
 
 static dnnl_alg_kind_t alg_of(int winograd) {
@@ -212,9 +207,8 @@ static conv_state *conv_state_get(cpu_impl *impl, const cbd_conv_shape *s, int b
     c->pad_r[1] = (s->out_w - 1) * s->stride + s->kernel - s->in_w - s->pad;
 
     c->winograd = winograd_fits(impl, s, bf16);
-    const conv_descs d = {&c->src_any, &c->wei_any, &c->dst_out_any, &c->src_out_any, NULL, &c->dst_any,
-                          c->strides, c->pad_l, c->pad_r};
-    c->fwd_pd = conv_forward_pd(impl, &d, alg_of(c->winograd));
+    const conv_descs d = conv_state_descs(c);
+    c->fwd_pd = conv_pd(impl, CONV_FORWARD, &d, alg_of(c->winograd), NULL, NULL);
     DNNL_CHECK(dnnl_primitive_create(&c->fwd, c->fwd_pd));
     cpu_bridge_init(impl, &c->fwd_src, &c->src_user, query(c->fwd_pd, dnnl_query_src_md), 1,
                     CPU_SCRATCH_FWD_SRC);
@@ -244,9 +238,8 @@ void cpu_conv2d_backward_data(cbd_backend *be, const cbd_conv_shape *s, const fl
     cpu_impl *impl = cpu_of(be);
     conv_state *c = conv_state_get(impl, s, be->conv_bf16);
     if (!c->bwd_data) {
-        const conv_descs d = {&c->src_any, &c->wei_any, &c->dst_out_any, &c->src_out_any, NULL, &c->dst_any,
-                              c->strides, c->pad_l, c->pad_r};
-        dnnl_primitive_desc_t pd = conv_backward_data_pd(impl, &d, alg_of(c->winograd), c->fwd_pd);
+        const conv_descs d = conv_state_descs(c);
+        dnnl_primitive_desc_t pd = conv_pd(impl, CONV_BACKWARD_DATA, &d, alg_of(c->winograd), NULL, c->fwd_pd);
         DNNL_CHECK(dnnl_primitive_create(&c->bwd_data, pd));
         cpu_bridge_init(impl, &c->bd_diff_dst, &c->dst_user, query(pd, dnnl_query_diff_dst_md), 1,
                         CPU_SCRATCH_BWD_DIFF_DST);
@@ -299,8 +292,8 @@ static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s, 
     DNNL_CHECK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
     const conv_descs d = {&src_any, &wei_any, &dst_out_any, NULL, &wei_out_any, &dst_any, strides, pad_l, pad_r};
     const dnnl_alg_kind_t alg = alg_of(winograd_fits_chunk(impl, s, bf16, w->chunk_n));
-    dnnl_primitive_desc_t fpd = conv_forward_pd(impl, &d, alg);
-    dnnl_primitive_desc_t bpd = conv_backward_weights_pd(impl, &d, alg, attr, fpd);
+    dnnl_primitive_desc_t fpd = conv_pd(impl, CONV_FORWARD, &d, alg, NULL, NULL);
+    dnnl_primitive_desc_t bpd = conv_pd(impl, CONV_BACKWARD_WEIGHTS, &d, alg, attr, fpd);
     DNNL_CHECK(dnnl_primitive_create(&w->prim, bpd));
     const dnnl_memory_desc_t *scratch_md = query(bpd, dnnl_query_scratchpad_md);
     const size_t scratch_bytes = scratch_md ? dnnl_memory_desc_get_size(scratch_md) : 0;
