@@ -55,7 +55,9 @@ typedef struct {
        void *dst, size_t dst_pitch))                                                              \
     X(fill, void, (cbd_backend * be, float *x, size_t n, float value))                            \
     X(synchronize, void, (cbd_backend * be))                                                      \
-    /* convolution, no bias */                                                                    \
+    /* convolution, no bias. conv2d_backward_data right after conv2d_backward_weights of the    \
+     * same shape and the same dy may reuse what that call made of dy (its bf16 rounding):      \
+     * dy must not change between the two (nn/layers/conv2d.c calls them so). */                \
     X(conv2d_forward, void,                                                                       \
       (cbd_backend * be, const cbd_conv_shape *s, const float *x, const float *w, float *y))      \
     X(conv2d_backward_data, void,                                                                 \

@@ -14,10 +14,16 @@
  *   FLOOR_BF16 1e-5  the least rel a bf16 result must show: fp32 agrees to
  *                    ~1e-7, so a result below the floor did not round.
  * Training: |bf16 loss - fp32 loss| <= TOL_CURVE_BF16 * max(fp32 loss, 1)
- * at every step (10%, as the cuda backend's bf16 curve), and the loss falls. */
+ * at every step (10%, as the cuda backend's bf16 curve), and the loss falls.
+ *
+ * The data gradient right after the weight gradient with the same dy reads
+ * the rounding of dy the weight gradient's chunks made (conv_cpu.c): checked
+ * to happen where it should, and to give the bits of a data gradient that
+ * rounds dy itself, and not to happen for another dy. */
 #include <omp.h>
 #include <string.h>
 
+#include "nn/cpu/cpu_backend.h"
 #include "nn/log.h"
 #include "nn/threads.h"
 #include "tests/conv_run.h"
@@ -90,6 +96,45 @@ static void check_conv(int channel_block, int n, int in_c, int in_hw, int out_c,
     free(x), free(w), free(dy), free(y), free(dx), free(dw);
 }
 
+/* The backend's layout of an NCHW tensor, in a new buffer. */
+static float *in_layout(cbd_backend *be, cbd_shape4 s, const float *nchw) {
+    float *t = cbd_calloc(cbd_shape4_count(s), sizeof(float));
+    cbd_layout_from_nchw(be, s, nchw, t);
+    return t;
+}
+
+static void check_dy_shared(int channel_block, int n, int c, int hw) {
+    const cbd_conv_shape s = {n, c, hw, hw, c, hw, hw, 3, 1, 1};
+    const cbd_shape4 xs = {n, c, hw, hw};
+    const size_t nx = cbd_shape4_count(xs), nw = (size_t)c * c * 9;
+    float *x0 = random_floats(nx, 1.0f), *w = random_floats(nw, 0.1f);
+    float *dy0 = random_floats(nx, 1.0f), *other0 = random_floats(nx, 1.0f);
+    float *y = cbd_calloc(nx, sizeof(float)), *dw = cbd_calloc(nw, sizeof(float));
+    float *dx[3];
+    for (int i = 0; i < 3; i++) dx[i] = cbd_calloc(nx, sizeof(float));
+    cbd_backend *be = backend(channel_block, "bf16");
+    float *x = in_layout(be, xs, x0), *dy = in_layout(be, xs, dy0), *other = in_layout(be, xs, other0);
+    be->ops.conv2d_forward(be, &s, x, w, y);
+    be->ops.conv2d_backward_data(be, &s, dy, w, dx[0]);   /* rounds dy itself */
+    be->ops.conv2d_backward_weights(be, &s, x, dy, dw);
+    const int shared = cpu_of(be)->rounded_dy_conv != NULL;
+    be->ops.conv2d_backward_data(be, &s, dy, w, dx[1]);   /* reads the chunks' rounding */
+    be->ops.conv2d_backward_weights(be, &s, x, other, dw);
+    be->ops.conv2d_backward_data(be, &s, dy, w, dx[2]);   /* another dy was rounded: rounds its own */
+    const int same = memcmp(dx[0], dx[1], nx * sizeof(float)) == 0;
+    const int not_other = memcmp(dx[0], dx[2], nx * sizeof(float)) == 0;
+    printf("bf16 dy rounded once for both gradients, %dch@%d n%d %s: %s; data gradient bits %s; "
+           "after another dy's weight gradient %s\n",
+           c, hw, n, channel_block ? "blocked / nhwc" : "nchw", shared ? "shared" : "NOT shared",
+           same ? "the same" : "DIFFER", not_other ? "the same" : "DIFFER");
+    CHECK(shared, "%dch@%d: the weight gradient's rounding of dy was not kept for the data gradient", c, hw);
+    CHECK(same, "%dch@%d: the data gradient from the shared rounding differs from its own", c, hw);
+    CHECK(not_other, "%dch@%d: the data gradient used the rounding of another dy", c, hw);
+    cbd_backend_destroy(be);
+    free(x0), free(w), free(dy0), free(other0), free(y), free(dw), free(x), free(dy), free(other);
+    for (int i = 0; i < 3; i++) free(dx[i]);
+}
+
 /* STEPS steps of resnet20 on the fixture's learnable batches, 1x28x28. */
 static void train_curve(const char *precision, int threads, double *losses) {
     cbd_threads_set(threads);
@@ -132,6 +177,10 @@ int main(void) {
         check_conv(block, 3, 8, 15, 8, 3, 2, 1);    /* odd size */
         check_conv(block, 8, 64, 8, 64, 3, 1, 1);   /* deep, small map */
         check_conv(block, 16, 16, 28, 16, 3, 1, 1); /* resnet20's first stage, 8 chunks of 2 */
+    }
+    for (int layout = 0; layout < 2; layout++) {
+        check_dy_shared(layout ? 16 : 0, 16, 16, 28);
+        check_dy_shared(layout ? 16 : 0, 8, 64, 7);
     }
     check_training();
     return test_finish("cpu_bf16");

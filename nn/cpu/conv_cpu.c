@@ -21,7 +21,8 @@
  * weights and the gradient of the output, rounded to nearest even by the
  * bridges' reorders) and write fp32 (the output, the gradient of the input
  * and each chunk's weight gradient), summing products in fp32. Everything
- * else, the partial sums of the weight gradient included, stays fp32.
+ * else, the partial sums of the weight gradient included, stays fp32. dy is
+ * rounded once for both gradients where the layouts allow (dy_fits_bd).
  *
  * fp32 3x3 stride-1 convolutions of 16k channels in channel blocks run
  * oneDNN's Winograd kernels (F(4x4, 3x3), AVX-512) where it has them: about
@@ -58,6 +59,9 @@ typedef struct {
     int chunks, chunk_n;
     size_t src_chunk_floats, dst_chunk_floats, wei_floats;
     size_t partial_floats; /* the primitive's layout: wei_floats, or more where it pads */
+    size_t dst_chunk_bytes; /* a chunk's dy as the primitive reads it */
+    int dy_into_bd;         /* 1: the chunks round dy into the data gradient's buffer (see below);
+                               -1: not known until the data gradient has run */
     dnnl_primitive_t prim;
     wgrad_chunk chunk[WGRAD_MAX_CHUNKS];
 } wgrad_state;
@@ -223,6 +227,7 @@ static conv_state *conv_state_get(cpu_impl *impl, const cbd_conv_shape *s, int b
 void cpu_conv2d_forward(cbd_backend *be, const cbd_conv_shape *s, const float *x, const float *w,
                         float *y) {
     cpu_impl *impl = cpu_of(be);
+    impl->rounded_dy_conv = NULL;
     conv_state *c = conv_state_get(impl, s, be->conv_bf16);
     dnnl_exec_arg_t args[3] = {
         {DNNL_ARG_SRC, cpu_bridge_input(impl, &c->fwd_src, x)},
@@ -233,10 +238,18 @@ void cpu_conv2d_forward(cbd_backend *be, const cbd_conv_shape *s, const float *x
     cpu_bridge_output_done(impl, &c->fwd_dst);
 }
 
+/* The data gradient's dy as the weight gradient's chunks left it rounded. */
+static dnnl_memory_t bd_rounded_dy(cpu_impl *impl, conv_state *c) {
+    cpu_memory_bind(c->bd_diff_dst.inner, cpu_scratch(impl, c->bd_diff_dst.slot, c->bd_diff_dst.bytes));
+    return c->bd_diff_dst.inner;
+}
+
 void cpu_conv2d_backward_data(cbd_backend *be, const cbd_conv_shape *s, const float *dy,
                               const float *w, float *dx) {
     cpu_impl *impl = cpu_of(be);
     conv_state *c = conv_state_get(impl, s, be->conv_bf16);
+    const int dy_rounded = impl->rounded_dy_conv == c && impl->rounded_dy == dy;
+    impl->rounded_dy_conv = NULL;
     if (!c->bwd_data) {
         const conv_descs d = conv_state_descs(c);
         dnnl_primitive_desc_t pd = conv_pd(impl, CONV_BACKWARD_DATA, &d, alg_of(c->winograd), NULL, c->fwd_pd);
@@ -250,7 +263,7 @@ void cpu_conv2d_backward_data(cbd_backend *be, const cbd_conv_shape *s, const fl
         DNNL_CHECK(dnnl_primitive_desc_destroy(pd));
     }
     dnnl_exec_arg_t args[3] = {
-        {DNNL_ARG_DIFF_DST, cpu_bridge_input(impl, &c->bd_diff_dst, dy)},
+        {DNNL_ARG_DIFF_DST, dy_rounded ? bd_rounded_dy(impl, c) : cpu_bridge_input(impl, &c->bd_diff_dst, dy)},
         {DNNL_ARG_WEIGHTS, cpu_bridge_input(impl, &c->bd_wei, w)},
         {DNNL_ARG_DIFF_SRC, cpu_bridge_output(impl, &c->bd_diff_src, dx)},
     };
@@ -267,6 +280,7 @@ static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s, 
     w->src_chunk_floats = (size_t)w->chunk_n * s->in_c * s->in_h * s->in_w;
     w->dst_chunk_floats = (size_t)w->chunk_n * s->out_c * s->out_h * s->out_w;
     w->wei_floats = (size_t)s->out_c * s->in_c * s->kernel * s->kernel;
+    w->dy_into_bd = -1;
 
     const dnnl_dims_t src = {w->chunk_n, s->in_c, s->in_h, s->in_w};
     const dnnl_dims_t wei = {s->out_c, s->in_c, s->kernel, s->kernel};
@@ -307,6 +321,7 @@ static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s, 
                         slot + 2);
         ch->partial_slot = slot + 3;
         w->partial_floats = dnnl_memory_desc_get_size(query(bpd, dnnl_query_diff_weights_md)) / sizeof(float);
+        w->dst_chunk_bytes = dnnl_memory_desc_get_size(query(bpd, dnnl_query_diff_dst_md));
         ch->scratchpad_slot = slot + 4;
         ch->scratchpad_bytes = scratch_bytes;
         if (scratch_bytes)
@@ -320,13 +335,14 @@ static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s, 
 }
 
 /* Binds a chunk's memory to the shared scratch buffers (not thread-safe: done
- * before the parallel region). Returns the chunk's partial-sum buffer, where
- * its primitive writes. */
-static float *wgrad_bind_chunk(cpu_impl *impl, wgrad_state *w, wgrad_chunk *ch) {
-    cpu_bridge *bridges[2] = {&ch->src, &ch->diff_dst};
-    for (int i = 0; i < 2; i++)
-        if (bridges[i]->reorder)
-            cpu_memory_bind(bridges[i]->inner, cpu_scratch(impl, bridges[i]->slot, bridges[i]->bytes));
+ * before the parallel region). rounded_dy, when not NULL, is where the chunk
+ * rounds its dy to. Returns the chunk's partial-sum buffer, where its
+ * primitive writes. */
+static float *wgrad_bind_chunk(cpu_impl *impl, wgrad_state *w, wgrad_chunk *ch, void *rounded_dy) {
+    if (ch->src.reorder) cpu_memory_bind(ch->src.inner, cpu_scratch(impl, ch->src.slot, ch->src.bytes));
+    if (ch->diff_dst.reorder)
+        cpu_memory_bind(ch->diff_dst.inner,
+                        rounded_dy ? rounded_dy : cpu_scratch(impl, ch->diff_dst.slot, ch->diff_dst.bytes));
     if (ch->scratchpad_mem)
         cpu_memory_bind(ch->scratchpad_mem, cpu_scratch(impl, ch->scratchpad_slot, ch->scratchpad_bytes));
     float *partial = cpu_scratch(impl, ch->partial_slot, w->partial_floats * sizeof(float));
@@ -355,9 +371,41 @@ static void wgrad_run_chunk(wgrad_state *w, wgrad_chunk *ch, const float *x, con
     DNNL_CHECK(dnnl_stream_wait(ch->stream));
 }
 
+/* Whether `chunk`, the layout of one chunk's rows, puts chunk k at k times its
+ * size in `whole`, the layout of all rows: the same layout, the batch its
+ * outermost dimension and not blocked. */
+static int md_is_batch_slice(const dnnl_memory_desc_t *chunk, const dnnl_memory_desc_t *whole, int chunks) {
+    if (chunk->format_kind != dnnl_blocked || (dnnl_dim_t)chunks * chunk->dims[0] != whole->dims[0]) return 0;
+    const dnnl_blocking_desc_t *b = &chunk->format_desc.blocking;
+    for (int i = 0; i < b->inner_nblks; i++)
+        if (b->inner_idxs[i] == 0) return 0;
+    for (int d = 1; d < chunk->ndims; d++)
+        if (b->strides[d] > b->strides[0]) return 0;
+    dnnl_memory_desc_t as_whole = *chunk;
+    as_whole.dims[0] = whole->dims[0];
+    as_whole.padded_dims[0] = whole->padded_dims[0];
+    return dnnl_memory_desc_equal(&as_whole, whole) &&
+           dnnl_memory_desc_get_size(chunk) * chunks == dnnl_memory_desc_get_size(whole);
+}
+
+/* The weight gradient runs first (nn/layers/conv2d.c), and where both it and
+ * the data gradient round dy (bf16) into the same layout, its chunks round
+ * theirs into the data gradient's buffer, chunk k at k chunks' size: the data
+ * gradient right after, with the same dy, then reads that instead of rounding
+ * dy again (the same bits: rounding is elementwise). */
+static int dy_fits_bd(const conv_state *c, const wgrad_state *w) {
+    if (!c->bd_diff_dst.reorder || !w->chunk[0].diff_dst.reorder) return 0;
+    const dnnl_memory_desc_t *chunk_md, *whole_md;
+    DNNL_CHECK(dnnl_memory_get_memory_desc(w->chunk[0].diff_dst.inner, &chunk_md));
+    DNNL_CHECK(dnnl_memory_get_memory_desc(c->bd_diff_dst.inner, &whole_md));
+    return md_is_batch_slice(chunk_md, whole_md, w->chunks) &&
+           (size_t)w->chunks * w->dst_chunk_bytes == c->bd_diff_dst.bytes;
+}
+
 void cpu_conv2d_backward_weights(cbd_backend *be, const cbd_conv_shape *s, const float *x,
                                  const float *dy, float *dw) {
     cpu_impl *impl = cpu_of(be);
+    impl->rounded_dy_conv = NULL;
     conv_state *c = conv_state_get(impl, s, be->conv_bf16);
     const cbd_batch_split sp = cbd_batch_split_of(be, s->n);
     if (c->wgrad && (c->wgrad->chunks != sp.chunks || c->wgrad->chunk_n != sp.chunk_rows)) {
@@ -366,13 +414,22 @@ void cpu_conv2d_backward_weights(cbd_backend *be, const cbd_conv_shape *s, const
     }
     if (!c->wgrad) c->wgrad = wgrad_state_create(impl, s, &sp, be->conv_bf16);
     wgrad_state *w = c->wgrad;
+    if (w->dy_into_bd < 0 && c->bwd_data) w->dy_into_bd = dy_fits_bd(c, w);
+    char *rounded_dy =
+        w->dy_into_bd == 1 ? cpu_scratch(impl, c->bd_diff_dst.slot, c->bd_diff_dst.bytes) : NULL;
     float *partial[WGRAD_MAX_CHUNKS];
-    for (int k = 0; k < w->chunks; k++) partial[k] = wgrad_bind_chunk(impl, w, &w->chunk[k]);
+    for (int k = 0; k < w->chunks; k++)
+        partial[k] = wgrad_bind_chunk(impl, w, &w->chunk[k],
+                                      rounded_dy ? rounded_dy + (size_t)k * w->dst_chunk_bytes : NULL);
 #pragma omp parallel for schedule(static)
     for (int k = 0; k < w->chunks; k++)
         wgrad_run_chunk(w, &w->chunk[k], x + (size_t)k * w->src_chunk_floats,
                         dy + (size_t)k * w->dst_chunk_floats);
     /* the local tree in the primitive's layout, the plain layout, then the ranks */
+    if (rounded_dy) {
+        impl->rounded_dy_conv = c;
+        impl->rounded_dy = dy;
+    }
     cbd_batch_sum_chunks(be, &sp, partial, w->partial_floats);
     wgrad_chunk *first = &w->chunk[0];
     if (first->diff_wei.reorder) {

@@ -85,6 +85,11 @@ typedef struct {
     int cache_count, cache_capacity;
     void *scratch[CPU_SCRATCH_SLOTS];
     size_t scratch_bytes[CPU_SCRATCH_SLOTS];
+    /* conv_cpu.c: the convolution (its cached state) whose last weight gradient
+     * left its rounding of `rounded_dy` in the data gradient's buffer; NULL when
+     * none. Any other convolution call clears it. */
+    const void *rounded_dy_conv;
+    const float *rounded_dy;
 } cpu_impl;
 
 /* The shared buffer of `slot`, at least `bytes` long (its address may change
