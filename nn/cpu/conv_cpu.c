@@ -334,17 +334,30 @@ static wgrad_state *wgrad_state_create(cpu_impl *impl, const cbd_conv_shape *s, 
     return w;
 }
 
-/* Binds a chunk's memory to the shared scratch buffers (not thread-safe: done
- * before the parallel region). rounded_dy, when not NULL, is where the chunk
- * rounds its dy to. Returns the chunk's partial-sum buffer, where its
- * primitive writes. */
-static float *wgrad_bind_chunk(cpu_impl *impl, wgrad_state *w, wgrad_chunk *ch, void *rounded_dy) {
-    if (ch->src.reorder) cpu_memory_bind(ch->src.inner, cpu_scratch(impl, ch->src.slot, ch->src.bytes));
+/* The chunks run on `runners` threads, runner r taking a contiguous run of
+ * them one after another; a runner's chunks share its working buffers (the
+ * rounded inputs and the primitive's scratchpad, held in the slots of the
+ * chunk numbered r): Winograd's scratchpads are large, and 8 of them took
+ * 200 MiB more than 2 for resnet50 at batch 16. */
+static int wgrad_runners(const wgrad_state *w) {
+    const int threads = omp_get_max_threads();
+    return threads < w->chunks ? threads : w->chunks;
+}
+
+static int wgrad_runner_of(int chunk, int chunks, int runners) { return chunk * runners / chunks; }
+
+/* Binds a chunk's memory to the shared scratch buffers of its runner (not
+ * thread-safe: done before the parallel region). rounded_dy, when not NULL,
+ * is where the chunk rounds its dy to. Returns the chunk's partial-sum
+ * buffer, where its primitive writes (one per chunk: the tree adds them). */
+static float *wgrad_bind_chunk(cpu_impl *impl, wgrad_state *w, wgrad_chunk *ch, const wgrad_chunk *runner,
+                               void *rounded_dy) {
+    if (ch->src.reorder) cpu_memory_bind(ch->src.inner, cpu_scratch(impl, runner->src.slot, ch->src.bytes));
     if (ch->diff_dst.reorder)
-        cpu_memory_bind(ch->diff_dst.inner,
-                        rounded_dy ? rounded_dy : cpu_scratch(impl, ch->diff_dst.slot, ch->diff_dst.bytes));
+        cpu_memory_bind(ch->diff_dst.inner, rounded_dy ? rounded_dy
+                                                       : cpu_scratch(impl, runner->diff_dst.slot, ch->diff_dst.bytes));
     if (ch->scratchpad_mem)
-        cpu_memory_bind(ch->scratchpad_mem, cpu_scratch(impl, ch->scratchpad_slot, ch->scratchpad_bytes));
+        cpu_memory_bind(ch->scratchpad_mem, cpu_scratch(impl, runner->scratchpad_slot, ch->scratchpad_bytes));
     float *partial = cpu_scratch(impl, ch->partial_slot, w->partial_floats * sizeof(float));
     cpu_memory_bind(ch->diff_wei.inner, partial);
     return partial;
@@ -417,14 +430,20 @@ void cpu_conv2d_backward_weights(cbd_backend *be, const cbd_conv_shape *s, const
     if (w->dy_into_bd < 0 && c->bwd_data) w->dy_into_bd = dy_fits_bd(c, w);
     char *rounded_dy =
         w->dy_into_bd == 1 ? cpu_scratch(impl, c->bd_diff_dst.slot, c->bd_diff_dst.bytes) : NULL;
+    const int runners = wgrad_runners(w);
     float *partial[WGRAD_MAX_CHUNKS];
     for (int k = 0; k < w->chunks; k++)
-        partial[k] = wgrad_bind_chunk(impl, w, &w->chunk[k],
+        partial[k] = wgrad_bind_chunk(impl, w, &w->chunk[k], &w->chunk[wgrad_runner_of(k, w->chunks, runners)],
                                       rounded_dy ? rounded_dy + (size_t)k * w->dst_chunk_bytes : NULL);
-#pragma omp parallel for schedule(static)
-    for (int k = 0; k < w->chunks; k++)
-        wgrad_run_chunk(w, &w->chunk[k], x + (size_t)k * w->src_chunk_floats,
-                        dy + (size_t)k * w->dst_chunk_floats);
+#pragma omp parallel num_threads(runners)
+    {
+        /* fewer threads than asked for: a thread takes several runners */
+        const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
+        for (int k = 0; k < w->chunks; k++)
+            if (wgrad_runner_of(k, w->chunks, runners) % threads == thread)
+                wgrad_run_chunk(w, &w->chunk[k], x + (size_t)k * w->src_chunk_floats,
+                                dy + (size_t)k * w->dst_chunk_floats);
+    }
     /* the local tree in the primitive's layout, the plain layout, then the ranks */
     if (rounded_dy) {
         impl->rounded_dy_conv = c;
