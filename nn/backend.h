@@ -107,10 +107,11 @@ typedef struct {
     X(add_relu, void, (cbd_backend * be, size_t n, const float *a, const float *b, float *y))     \
     X(axpy, void, (cbd_backend * be, size_t n, float alpha, const float *x, float *y))            \
     X(scale, void, (cbd_backend * be, size_t n, float alpha, float *x))                           \
-    /* parameter-free residual shortcut: stride-2 subsample, channels zero-padded */             \
+    /* parameter-free residual shortcut: stride-2 subsample, channels zero-padded. Backward      \
+     * adds the shortcut's gradient to dx (the block input's gradient from the main path). */   \
     X(shortcut_pad_forward, void,                                                                 \
       (cbd_backend * be, const cbd_shape4 *in, const cbd_shape4 *out, const float *x, float *y))  \
-    X(shortcut_pad_backward, void,                                                                \
+    X(shortcut_pad_backward_add, void,                                                            \
       (cbd_backend * be, const cbd_shape4 *in, const cbd_shape4 *out, const float *dy,            \
        float *dx))                                                                                \
     /* y = x / max(||x||, eps) per row; norms keeps max(||x||, eps) */                           \

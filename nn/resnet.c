@@ -324,9 +324,7 @@ void cbd_resnet_backward(cbd_resnet *net, cbd_backend *be, const cbd_params *p,
         if (blk->shortcut == CBD_SHORTCUT_IDENTITY) {
             cbd_residual_accumulate(be, &d_sum, &d_block_in);
         } else if (blk->shortcut == CBD_SHORTCUT_PAD) {
-            cbd_tensor d_short = like(spare_a, blk->in);
-            cbd_shortcut_pad_backward(be, &d_sum, &d_short);
-            cbd_residual_accumulate(be, &d_short, &d_block_in);
+            cbd_shortcut_pad_backward_add(be, &d_sum, &d_block_in);
         } else {
             cbd_conv_bn *proj = &blk->projection;
             cbd_tensor d_conv = like(spare_a, &proj->conv_out);

@@ -431,13 +431,14 @@ static void check_elementwise(void) {
     free(a), free(b), free(out);
 }
 
+/* dx0: what the backward adds to */
 static void run_shortcut(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out, const float *x,
-                         const float *dy, float *y, float *dx) {
+                         const float *dy, const float *dx0, float *y, float *dx) {
     const size_t nx = cbd_shape4_count(*in), ny = cbd_shape4_count(*out);
     float *dev_x = to_device(be, x, nx * 4), *dev_dy = to_device(be, dy, ny * 4);
-    float *dev_y = device_zeros(be, ny), *dev_dx = device_zeros(be, nx);
+    float *dev_y = device_zeros(be, ny), *dev_dx = to_device(be, dx0, nx * 4);
     be->ops.shortcut_pad_forward(be, in, out, dev_x, dev_y);
-    be->ops.shortcut_pad_backward(be, in, out, dev_dy, dev_dx);
+    be->ops.shortcut_pad_backward_add(be, in, out, dev_dy, dev_dx);
     from_device(be, y, dev_y, ny);
     from_device(be, dx, dev_dx, nx);
     be->ops.release(be, dev_x);
@@ -447,14 +448,14 @@ static void run_shortcut(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4
 static void check_shortcut(void) {
     const cbd_shape4 in = {3, 16, 8, 8}, out = {3, 32, 4, 4};
     const size_t nx = cbd_shape4_count(in), ny = cbd_shape4_count(out);
-    float *x = random_floats(nx, 1.0f), *dy = random_floats(ny, 1.0f);
+    float *x = random_floats(nx, 1.0f), *dy = random_floats(ny, 1.0f), *dx0 = random_floats(nx, 1.0f);
     float *y = host_floats(3 * ny), *dx = host_floats(3 * nx);
-    run_shortcut(cpu, &in, &out, x, dy, y, dx);
-    run_shortcut(gpu, &in, &out, x, dy, y + ny, dx + nx);
-    run_shortcut(gpu, &in, &out, x, dy, y + 2 * ny, dx + 2 * nx);
+    run_shortcut(cpu, &in, &out, x, dy, dx0, y, dx);
+    run_shortcut(gpu, &in, &out, x, dy, dx0, y + ny, dx + nx);
+    run_shortcut(gpu, &in, &out, x, dy, dx0, y + 2 * ny, dx + 2 * nx);
     compare("shortcut_pad_forward 16@8 -> 32@4", y + ny, y + 2 * ny, y, ny, TOL_EXACT);
-    compare("shortcut_pad_backward 16@8 -> 32@4", dx + nx, dx + 2 * nx, dx, nx, TOL_EXACT);
-    free(x), free(dy), free(y), free(dx);
+    compare("shortcut_pad_backward_add 16@8 -> 32@4", dx + nx, dx + 2 * nx, dx, nx, TOL_EXACT);
+    free(x), free(dy), free(dx0), free(y), free(dx);
 }
 
 /* out: y, dx (rows x cols each), then norms (rows) */

@@ -205,7 +205,10 @@ static void grad_param_free(pf_kind kind, const char *name, cbd_shape4 xs, cbd_s
     case PF_MAXPOOL: cbd_maxpool_backward(be, &c.mp, &dy, c.ws, &dx); break;
     case PF_AVGPOOL: cbd_avgpool_global_backward(be, &dy, &dx); break;
     case PF_ADD_A: be->ops.copy(be, dx.data, dy.data, nx * 4); break; /* d(a + b)/da = dy */
-    case PF_SHORTCUT: cbd_shortcut_pad_backward(be, &dy, &dx); break;
+    case PF_SHORTCUT: /* it adds to dx */
+        be->ops.fill(be, dx.data, nx, 0.0f);
+        cbd_shortcut_pad_backward_add(be, &dy, &dx);
+        break;
     }
     check_var(name, "input", pf_objective, &c, c.x.data, dx.data, nx, 1e-3f);
     if (kind == PF_ADD_A)

@@ -99,9 +99,10 @@ void cpu_shortcut_pad_forward(cbd_backend *be, const cbd_shape4 *in, const cbd_s
         }
 }
 
+/* dx[n, c, 2h, 2w] += dy[n, c + offset, h, w]; the rest of dx as it is. */
 CPU_HOT_LOOP
-void cpu_shortcut_pad_backward(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
-                               const float *dy, float *dx) {
+void cpu_shortcut_pad_backward_add(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
+                                   const float *dy, float *dx) {
     const plane_layout li = layout_of(be, in), lo = layout_of(be, out);
     const int offset = (out->c - in->c) / 2;
     const int stride_h = (in->h + out->h - 1) / out->h, stride_w = (in->w + out->w - 1) / out->w;
@@ -110,10 +111,9 @@ void cpu_shortcut_pad_backward(cbd_backend *be, const cbd_shape4 *in, const cbd_
         for (int c = 0; c < in->c; c++) {
             float *dst = dx + plane_start(li, in, n, c);
             const float *src = dy + plane_start(lo, out, n, c + offset);
-            for (size_t p = 0; p < (size_t)in->h * in->w; p++) dst[p * li.pixel_stride] = 0.0f;
             for (int h = 0; h < out->h; h++)
                 for (int w = 0; w < out->w; w++)
-                    dst[((size_t)h * stride_h * in->w + (size_t)w * stride_w) * li.pixel_stride] =
+                    dst[((size_t)h * stride_h * in->w + (size_t)w * stride_w) * li.pixel_stride] +=
                         src[((size_t)h * out->w + w) * lo.pixel_stride];
         }
 }

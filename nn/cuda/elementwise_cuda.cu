@@ -157,9 +157,9 @@ __global__ static void shortcut_pad_forward_kernel(cbd_shape4 in, cbd_shape4 out
     }
 }
 
-/* cpu_shortcut_pad_backward: each input element takes the gradient of the
- * output element it was copied to, or zero if it was skipped by the stride. */
-__global__ static void shortcut_pad_backward_kernel(cbd_shape4 in, cbd_shape4 out, int offset, int stride_h,
+/* cpu_shortcut_pad_backward_add: each input element kept by the stride adds
+ * the gradient of the output element it was copied to; the others stay. */
+__global__ static void shortcut_pad_backward_add_kernel(cbd_shape4 in, cbd_shape4 out, int offset, int stride_h,
                                                     int stride_w, const float *dy, float *dx) {
     const size_t count = (size_t)in.n * in.c * in.h * in.w;
     GRID_STRIDE(i, count) {
@@ -169,7 +169,7 @@ __global__ static void shortcut_pad_backward_kernel(cbd_shape4 in, cbd_shape4 ou
         const int n = (int)(i / ((size_t)in.w * in.h * in.c));
         const int oh = h / stride_h, ow = w / stride_w;
         const int kept = h % stride_h == 0 && w % stride_w == 0 && oh < out.h && ow < out.w;
-        dx[i] = kept ? dy[(((size_t)n * out.c + c + offset) * out.h + oh) * out.w + ow] : 0.0f;
+        if (kept) dx[i] += dy[(((size_t)n * out.c + c + offset) * out.h + oh) * out.w + ow];
     }
 }
 
@@ -182,11 +182,11 @@ extern "C" void cuda_shortcut_pad_forward(cbd_backend *be, const cbd_shape4 *in,
     CUDA_CHECK_LAUNCH();
 }
 
-extern "C" void cuda_shortcut_pad_backward(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
-                                           const float *dy, float *dx) {
+extern "C" void cuda_shortcut_pad_backward_add(cbd_backend *be, const cbd_shape4 *in, const cbd_shape4 *out,
+                                               const float *dy, float *dx) {
     const int offset = (out->c - in->c) / 2;
     const int stride_h = (in->h + out->h - 1) / out->h, stride_w = (in->w + out->w - 1) / out->w;
-    shortcut_pad_backward_kernel<<<cuda_blocks_for(cbd_shape4_count(*in)), CUDA_THREADS, 0, cuda_stream(be)>>>(
+    shortcut_pad_backward_add_kernel<<<cuda_blocks_for(cbd_shape4_count(*in)), CUDA_THREADS, 0, cuda_stream(be)>>>(
         *in, *out, offset, stride_h, stride_w, dy, dx);
     CUDA_CHECK_LAUNCH();
 }

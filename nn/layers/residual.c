@@ -28,7 +28,7 @@ void cbd_shortcut_pad_forward(cbd_backend *be, const cbd_tensor *x, cbd_tensor *
     be->ops.shortcut_pad_forward(be, &in, &out, x->data, y->data);
 }
 
-void cbd_shortcut_pad_backward(cbd_backend *be, const cbd_tensor *dy, cbd_tensor *dx) {
+void cbd_shortcut_pad_backward_add(cbd_backend *be, const cbd_tensor *dy, cbd_tensor *dx) {
     cbd_shape4 in = cbd_tensor_shape(dx), out = cbd_tensor_shape(dy);
-    be->ops.shortcut_pad_backward(be, &in, &out, dy->data, dx->data);
+    be->ops.shortcut_pad_backward_add(be, &in, &out, dy->data, dx->data);
 }

@@ -14,6 +14,7 @@ void cbd_residual_accumulate(cbd_backend *be, const cbd_tensor *dy, cbd_tensor *
 
 cbd_shape4 cbd_shortcut_pad_output_shape(cbd_shape4 in, int out_c, int stride);
 void cbd_shortcut_pad_forward(cbd_backend *be, const cbd_tensor *x, cbd_tensor *y);
-void cbd_shortcut_pad_backward(cbd_backend *be, const cbd_tensor *dy, cbd_tensor *dx);
+/* dx += the shortcut's gradient of dy: the block input's two gradients in one pass. */
+void cbd_shortcut_pad_backward_add(cbd_backend *be, const cbd_tensor *dy, cbd_tensor *dx);
 
 #endif
