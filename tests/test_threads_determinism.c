@@ -1,7 +1,11 @@
 /* Same seed, same data: 20 training steps of resnet20 give the same losses
  * with 1, 2 and 3 threads (the engine promises agreement to 1e-4 relative;
  * the cpu backend delivers identical bits, since no reduction is split by
- * thread: see conv_cpu.c), and identical bits when a thread count runs twice. */
+ * thread: see conv_cpu.c), and identical bits when a thread count runs twice.
+ * Also with 2 threads asked for but one given: the run made from inside a
+ * parallel region, where the engine's regions get a thread each (nested
+ * regions are off) while it plans for 2, as the weight gradient's runners do
+ * (conv_cpu.c). */
 #include <omp.h>
 #include <string.h>
 
@@ -15,6 +19,20 @@ static void run(int threads, double *losses) {
     cbd_backend *be = test_cpu_backend();
     fixture_resnet20_losses(be, STEPS, losses);
     cbd_backend_destroy(be);
+}
+
+static void run_given_one_thread(double *losses) {
+    cbd_threads_set(2);
+    omp_set_max_active_levels(1);
+#pragma omp parallel num_threads(2)
+#pragma omp single
+    {
+        CHECK(omp_get_max_threads() == 2, "inside the region the engine plans for %d threads, not 2",
+              omp_get_max_threads());
+        cbd_backend *be = test_cpu_backend();
+        fixture_resnet20_losses(be, STEPS, losses);
+        cbd_backend_destroy(be);
+    }
 }
 
 static double compare(const double *a, const double *b, int threads) {
@@ -31,11 +49,13 @@ static double compare(const double *a, const double *b, int threads) {
 }
 
 int main(void) {
-    double one[STEPS], two[STEPS], three[STEPS], again[STEPS];
+    double one[STEPS], two[STEPS], three[STEPS], again[STEPS], given_one[STEPS];
     run(1, one);
     run(2, two);
     run(3, three);
     run(2, again);
+    run_given_one_thread(given_one);
+    CHECK(memcmp(one, given_one, sizeof one) == 0, "2 threads asked for and 1 given: other bits than 1 thread");
     double worst = fmax(compare(one, two, 2), compare(one, three, 3));
     CHECK(memcmp(two, again, sizeof two) == 0, "two runs with 2 threads differ");
     CHECK(one[STEPS - 1] < one[0], "loss did not fall: %.5f -> %.5f", one[0], one[STEPS - 1]);
